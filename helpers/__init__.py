@@ -1,0 +1,34 @@
+"""Helpers for the NASA cloud data access tutorials.
+
+One call from any archive result to its cloud copy (:func:`cloud_uri`), reads
+that fetch only the bytes needed (:func:`open_fits`, :func:`cutout`), whole-file
+fetches for compressed files (:func:`fetch_bytes`), fast ``.Z`` decompression
+(:func:`decompress_lzw`) and event binning (:func:`bin_events`).
+
+Importing this package makes no network call.
+"""
+
+from .cloud import CloudLocation, cloud_uri, https_to_s3, parse_cloud_access
+from .datalink import datalink_location, iter_datalinks_by_row
+from .errors import CloudAccessError, LZWError
+from .events import bin_events
+from .lzw import decompress_lzw
+from .reading import cutout, fetch_bytes, open_fits
+
+__all__ = [
+    "CloudAccessError",
+    "CloudLocation",
+    "LZWError",
+    "bin_events",
+    "cloud_uri",
+    "cutout",
+    "datalink_location",
+    "decompress_lzw",
+    "fetch_bytes",
+    "https_to_s3",
+    "iter_datalinks_by_row",
+    "open_fits",
+    "parse_cloud_access",
+]
+
+__version__ = "0.1.0"

@@ -1,0 +1,273 @@
+"""A real S3 protocol server on loopback: moto's server, plus fast ranged GETs.
+
+moto keeps the buckets, listings, HEAD and metadata.  moto spends about 25 ms
+of CPU on every ranged GET of a large object, which would make many-small-reads
+strategies look slow for a reason real S3 does not have, so GETs of objects
+registered from files on disk are answered straight from the file, with the
+headers moto would send (ETag, Last-Modified, Content-Range).
+
+Every request is counted per object (requests and body bytes), so tests and
+benchmarks can check how many bytes a read really moved.  Latency and bandwidth
+can be injected to make loopback behave like a network link.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+__all__ = ["S3Server", "ObjectStats"]
+
+_RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_SEND_CHUNK = 256 << 10
+
+
+@dataclass
+class ObjectStats:
+    """What the server sent for one object (or for a bucket-level call)."""
+
+    requests: int = 0
+    bytes: int = 0
+    ranges: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _FileObject:
+    path: Path
+    size: int
+    etag: str
+    last_modified: str
+    content_type: str
+
+
+class S3Server:
+    """moto's S3 server on 127.0.0.1 with counters, file-backed GETs and a link model.
+
+    Parameters
+    ----------
+    port : int
+        0 picks a free port.
+    latency : float
+        Seconds added before every response (a round trip).
+    bandwidth : float or None
+        Bytes per second for response bodies; None for unlimited.
+
+    Examples
+    --------
+    >>> server = S3Server().start()                       # doctest: +SKIP
+    >>> server.put_file("nasa-heasarc", "a/b.fits", "b.fits")  # doctest: +SKIP
+    >>> os.environ["AWS_ENDPOINT_URL_S3"] = server.endpoint     # doctest: +SKIP
+    """
+
+    def __init__(self, port: int = 0, latency: float = 0.0, bandwidth: float | None = None):
+        self._port = port
+        self.latency = latency
+        self.bandwidth = bandwidth
+        self._files: dict[tuple[str, str], _FileObject] = {}
+        self._stats: dict[tuple[str, str], ObjectStats] = defaultdict(ObjectStats)
+        self._lock = threading.Lock()
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self._client: Any = None
+
+    # --- life cycle -----------------------------------------------------------------
+
+    def start(self) -> S3Server:
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+        from werkzeug.serving import make_server
+
+        from .httpserver import QuietHandler
+
+        moto_app = DomainDispatcherApplication(create_backend_app)
+        self._server = make_server(
+            "127.0.0.1", self._port, self._wsgi(moto_app), threaded=True, request_handler=QuietHandler
+        )
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name="s3server")
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> S3Server:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    @property
+    def endpoint(self) -> str:
+        """``http://127.0.0.1:PORT``, the value for ``AWS_ENDPOINT_URL_S3``."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    # --- content --------------------------------------------------------------------
+
+    @property
+    def client(self) -> Any:
+        """A boto3 client for this server (with dummy keys: moto ignores them)."""
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.session.Session(
+                aws_access_key_id="local-archive", aws_secret_access_key="local-archive"
+            ).client("s3", endpoint_url=self.endpoint, region_name="us-east-1")
+        return self._client
+
+    def create_bucket(self, bucket: str, region: str = "us-east-1") -> None:
+        """Create a public-read bucket (unsigned reads need the ACL on bucket and objects)."""
+        kwargs: dict[str, Any] = {"Bucket": bucket, "ACL": "public-read"}
+        if region != "us-east-1":
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        try:
+            self.client.create_bucket(**kwargs)
+        except self.client.exceptions.BucketAlreadyOwnedByYou:
+            pass
+
+    def put_bytes(self, bucket: str, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+        """Store a small object in moto; moto serves its GETs."""
+        self.client.put_object(Bucket=bucket, Key=key, Body=data, ACL="public-read", ContentType=content_type)
+
+    def put_file(
+        self, bucket: str, key: str, path: str | os.PathLike, content_type: str = "application/octet-stream"
+    ) -> None:
+        """Store a file's object in moto and serve its GETs from the file."""
+        path = Path(path)
+        with open(path, "rb") as handle:
+            self.client.put_object(Bucket=bucket, Key=key, Body=handle, ACL="public-read", ContentType=content_type)
+        head = self.client.head_object(Bucket=bucket, Key=key)
+        etag = head["ETag"]
+        digest = hashlib.md5(path.read_bytes()).hexdigest()  # noqa: S324 - S3's ETag is MD5
+        if etag.strip('"') != digest:
+            raise RuntimeError(f"moto's ETag {etag} for {key} differs from the file's MD5 {digest}")
+        modified = head["ResponseMetadata"]["HTTPHeaders"]["last-modified"]
+        self._files[(bucket, key)] = _FileObject(path, path.stat().st_size, etag, modified, content_type)
+
+    # --- counters -------------------------------------------------------------------
+
+    def stats(self, bucket: str, key: str = "") -> ObjectStats:
+        """Requests and body bytes served for one object since the last reset."""
+        with self._lock:
+            found = self._stats.get((bucket, key), ObjectStats())
+            return ObjectStats(found.requests, found.bytes, list(found.ranges))
+
+    def totals(self) -> ObjectStats:
+        """Requests and bytes over all objects."""
+        with self._lock:
+            return ObjectStats(
+                sum(s.requests for s in self._stats.values()), sum(s.bytes for s in self._stats.values())
+            )
+
+    def reset_stats(self) -> None:
+        with self._lock:
+            self._stats.clear()
+
+    def _count(self, bucket: str, key: str, nbytes: int, rng: str | None, new_request: bool) -> None:
+        with self._lock:
+            stats = self._stats[(bucket, key)]
+            if new_request:
+                stats.requests += 1
+                if rng:
+                    stats.ranges.append(rng)
+            stats.bytes += nbytes
+
+    # --- WSGI -----------------------------------------------------------------------
+
+    def _wsgi(self, moto_app: Any) -> Any:
+        def app(environ: dict, start_response: Any) -> Iterable[bytes]:
+            bucket, key = self._split_path(environ.get("PATH_INFO", "/"))
+            rng = environ.get("HTTP_RANGE")
+            self._count(bucket, key, 0, rng, new_request=True)
+            if self.latency:
+                time.sleep(self.latency)
+            found = self._files.get((bucket, key))
+            if environ["REQUEST_METHOD"] == "GET" and found is not None and not environ.get("QUERY_STRING"):
+                body = self._serve_file(found, rng, start_response)
+            else:
+                body = moto_app(environ, start_response)
+            return self._metered(body, bucket, key)
+
+        return app
+
+    @staticmethod
+    def _split_path(path: str) -> tuple[str, str]:
+        bucket, _, key = unquote(path).lstrip("/").partition("/")
+        return bucket, key
+
+    def _serve_file(self, obj: _FileObject, rng: str | None, start_response: Any) -> Iterable[bytes]:
+        headers = [
+            ("Content-Type", obj.content_type),
+            ("ETag", obj.etag),
+            ("Last-Modified", obj.last_modified),
+            ("Accept-Ranges", "bytes"),
+        ]
+        start, end, status = 0, obj.size - 1, "200 OK"
+        if rng:
+            parsed = _parse_range(rng, obj.size)
+            if parsed is None:
+                start_response("416 Requested Range Not Satisfiable", [("Content-Type", "application/xml")])
+                return [_error_xml("InvalidRange", "The requested range is not satisfiable")]
+            start, end = parsed
+            status = "206 Partial Content"
+            headers.append(("Content-Range", f"bytes {start}-{end}/{obj.size}"))
+        headers.append(("Content-Length", str(end - start + 1)))
+        start_response(status, headers)
+        return _file_chunks(obj.path, start, end - start + 1)
+
+    def _metered(self, body: Iterable[bytes], bucket: str, key: str) -> Iterable[bytes]:
+        try:
+            for chunk in body:
+                if self.bandwidth:
+                    time.sleep(len(chunk) / self.bandwidth)
+                self._count(bucket, key, len(chunk), None, new_request=False)
+                yield chunk
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+
+
+def _parse_range(header: str, size: int) -> tuple[int, int] | None:
+    match = _RANGE_RE.match(header.strip())
+    if not match or size == 0:
+        return None
+    first, last = match.groups()
+    if first == "":
+        if last == "" or int(last) == 0:
+            return None
+        return max(size - int(last), 0), size - 1
+    start = int(first)
+    end = size - 1 if last == "" else min(int(last), size - 1)
+    if start >= size or end < start:
+        return None
+    return start, end
+
+
+def _file_chunks(path: Path, start: int, length: int) -> Iterable[bytes]:
+    with open(path, "rb") as handle:
+        handle.seek(start)
+        while length > 0:
+            chunk = handle.read(min(_SEND_CHUNK, length))
+            if not chunk:
+                return
+            length -= len(chunk)
+            yield chunk
+
+
+def _error_xml(code: str, message: str) -> bytes:
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code>'
+        f"<Message>{message}</Message></Error>"
+    ).encode()

@@ -1,0 +1,78 @@
+"""Anonymous, unsigned S3 access settings shared by every reader in ``helpers``.
+
+All NASA archive buckets are public, so requests are never signed and the
+user's AWS credentials or profile are never looked up (botocore skips the
+credential chain when ``signature_version`` is ``UNSIGNED``).  Endpoints follow
+``AWS_ENDPOINT_URL_S3`` when it is set, as botocore, s3fs and astropy do.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .cloud import CloudLocation, s3_to_location
+
+__all__ = ["s3_storage_options", "s3_client", "as_location", "CONNECT_TIMEOUT", "READ_TIMEOUT"]
+
+CONNECT_TIMEOUT = 10  # seconds
+READ_TIMEOUT = 60  # seconds between bytes, not for the whole transfer
+MAX_ATTEMPTS = 4  # botocore's standard retry mode: 5xx, throttling, resets
+DEFAULT_REGION = "us-east-1"
+
+# Measured on a 236x236 px cutout of a 67 MB image: s3fs's default 50 MiB
+# readahead moved 52.4 MB; 1 MiB blocks moved 5.2 MB in 5 requests.
+CUTOUT_BLOCK_SIZE = 1 << 20
+
+
+def as_location(target: CloudLocation | str) -> CloudLocation:
+    """Accept a :class:`CloudLocation` or an ``s3://`` URI."""
+    return target if isinstance(target, CloudLocation) else s3_to_location(target)
+
+
+def _botocore_config(region: str | None) -> dict[str, Any]:
+    return {
+        "connect_timeout": CONNECT_TIMEOUT,
+        "read_timeout": READ_TIMEOUT,
+        "retries": {"max_attempts": MAX_ATTEMPTS, "mode": "standard"},
+        "region_name": region or DEFAULT_REGION,
+    }
+
+
+def s3_storage_options(
+    region: str | None = None,
+    *,
+    block_size: int = CUTOUT_BLOCK_SIZE,
+    cache_type: str = "readahead",
+) -> dict[str, Any]:
+    """fsspec/s3fs options for anonymous range reads.
+
+    s3fs names its cache settings ``default_block_size`` and
+    ``default_cache_type``; ``block_size=``/``cache_type=`` raise TypeError.
+
+    Examples
+    --------
+    >>> opts = s3_storage_options("us-west-2")
+    >>> opts["anon"], opts["default_block_size"]
+    (True, 1048576)
+    """
+    config = _botocore_config(region)
+    region_name = config.pop("region_name")
+    return {
+        "anon": True,
+        "default_block_size": block_size,
+        "default_cache_type": cache_type,
+        "client_kwargs": {"region_name": region_name},
+        "config_kwargs": config,
+    }
+
+
+def s3_client(region: str | None = None) -> Any:
+    """A boto3 S3 client that never signs requests nor reads credentials."""
+    import boto3
+    from botocore import UNSIGNED
+    from botocore.config import Config
+
+    settings = _botocore_config(region)
+    region_name = settings.pop("region_name")
+    config = Config(signature_version=UNSIGNED, **settings)
+    return boto3.session.Session().client("s3", region_name=region_name, config=config)
