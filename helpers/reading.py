@@ -97,7 +97,7 @@ def cutout(hdu: Any, position: Any, size: Any, wcs: Any = None, **kwargs: Any) -
         wcs = WCS(hdu.header)
     try:
         return Cutout2D(hdu.section, position=position, size=size, wcs=wcs, **kwargs)
-    except NoOverlapError as exc:
+    except (NoOverlapError, ValueError) as exc:  # ValueError: off the projection (NaN pixels)
         raise CloudAccessError(f"the cutout at {position} does not overlap the image: {exc}") from exc
 
 

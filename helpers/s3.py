@@ -1,13 +1,15 @@
 """Anonymous, unsigned S3 access settings shared by every reader in ``helpers``.
 
 All NASA archive buckets are public, so requests are never signed and the
-user's AWS credentials or profile are never looked up (botocore skips the
-credential chain when ``signature_version`` is ``UNSIGNED``).  Endpoints follow
+user's AWS credentials or profile are never looked up: botocore skips the
+credential chain when ``signature_version`` is ``UNSIGNED``, and the sessions
+here ignore ``AWS_PROFILE`` and the ``~/.aws`` files.  Endpoints follow
 ``AWS_ENDPOINT_URL_S3`` when it is set, as botocore, s3fs and astropy do.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from .cloud import CloudLocation, s3_to_location
@@ -22,6 +24,21 @@ DEFAULT_REGION = "us-east-1"
 # Measured on a 236x236 px cutout of a 67 MB image: s3fs's default 50 MiB
 # readahead moved 52.4 MB; 1 MiB blocks moved 5.2 MB in 5 requests.
 CUTOUT_BLOCK_SIZE = 1 << 20
+
+
+# Session variables that would make botocore read the user's profile or AWS files.
+_NO_USER_CONFIG = {
+    "profile": (None, None, None, None),
+    "config_file": (None, None, os.devnull, None),
+    "credentials_file": (None, None, os.devnull, None),
+}
+
+
+def _aio_session() -> Any:
+    """An aiobotocore session for s3fs that ignores ``AWS_PROFILE`` and ``~/.aws``."""
+    from aiobotocore.session import AioSession
+
+    return AioSession(session_vars=dict(_NO_USER_CONFIG))
 
 
 def as_location(target: CloudLocation | str) -> CloudLocation:
@@ -59,6 +76,7 @@ def s3_storage_options(
     region_name = config.pop("region_name")
     return {
         "anon": True,
+        "session": _aio_session(),
         "default_block_size": block_size,
         "default_cache_type": cache_type,
         "client_kwargs": {"region_name": region_name},
@@ -69,10 +87,12 @@ def s3_storage_options(
 def s3_client(region: str | None = None) -> Any:
     """A boto3 S3 client that never signs requests nor reads credentials."""
     import boto3
+    import botocore.session
     from botocore import UNSIGNED
     from botocore.config import Config
 
     settings = _botocore_config(region)
     region_name = settings.pop("region_name")
     config = Config(signature_version=UNSIGNED, **settings)
-    return boto3.session.Session().client("s3", region_name=region_name, config=config)
+    core = botocore.session.Session(session_vars=dict(_NO_USER_CONFIG))
+    return boto3.session.Session(botocore_session=core).client("s3", region_name=region_name, config=config)

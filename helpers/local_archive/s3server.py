@@ -75,6 +75,7 @@ class S3Server:
         self._files: dict[tuple[str, str], _FileObject] = {}
         self._stats: dict[tuple[str, str], ObjectStats] = defaultdict(ObjectStats)
         self._lock = threading.Lock()
+        self.signed_requests = 0  # requests carrying a signature or credentials, since the last reset
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self._client: Any = None
@@ -173,6 +174,7 @@ class S3Server:
     def reset_stats(self) -> None:
         with self._lock:
             self._stats.clear()
+            self.signed_requests = 0
 
     def _count(self, bucket: str, key: str, nbytes: int, rng: str | None, new_request: bool) -> None:
         with self._lock:
@@ -190,6 +192,9 @@ class S3Server:
             bucket, key = self._split_path(environ.get("PATH_INFO", "/"))
             rng = environ.get("HTTP_RANGE")
             self._count(bucket, key, 0, rng, new_request=True)
+            if _is_signed(environ):
+                with self._lock:
+                    self.signed_requests += 1
             if self.latency:
                 time.sleep(self.latency)
             found = self._files.get((bucket, key))
@@ -237,6 +242,16 @@ class S3Server:
             close = getattr(body, "close", None)
             if close is not None:
                 close()
+
+
+def _is_signed(environ: dict) -> bool:
+    query = environ.get("QUERY_STRING", "")
+    return bool(
+        environ.get("HTTP_AUTHORIZATION")
+        or environ.get("HTTP_X_AMZ_SECURITY_TOKEN")
+        or "X-Amz-Signature=" in query
+        or "X-Amz-Credential=" in query
+    )
 
 
 def _parse_range(header: str, size: int) -> tuple[int, int] | None:

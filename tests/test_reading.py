@@ -1,0 +1,98 @@
+"""helpers.reading against a real S3 server on loopback (moto), counting what it serves."""
+
+from __future__ import annotations
+
+import hashlib
+
+import astropy.units as u
+import numpy as np
+import pytest
+from astropy.coordinates import SkyCoord
+from astropy.io import fits
+from astropy.nddata import Cutout2D
+from astropy.wcs import WCS
+
+from helpers import CloudAccessError, CloudLocation, cutout, fetch_bytes, open_fits
+
+BUCKET = "nasa-irsa-wise"
+KEY = "wise/allwise/images/p3am_cdd/08/0830/0830p227_ac51/0830p227_ac51-w1-int-3.fits"
+CRAB = SkyCoord(83.63321, 22.01446, unit="deg")
+
+
+@pytest.fixture(scope="module")
+def wise_object(s3_server, wise_like_file):
+    s3_server.create_bucket(BUCKET, region="us-west-2")
+    s3_server.put_file(BUCKET, KEY, wise_like_file)
+    return wise_like_file
+
+
+def test_cutout_reads_only_the_rows_it_needs(s3, wise_object):
+    size = wise_object.stat().st_size
+    with open_fits(CloudLocation(BUCKET, KEY, "us-west-2")) as hdul:
+        result = cutout(hdul[0], CRAB, 0.0889 * u.deg)
+    reference = Cutout2D(fits.getdata(wise_object), CRAB, 0.0889 * u.deg, wcs=WCS(fits.getheader(wise_object)))
+    np.testing.assert_array_equal(result.data, reference.data)
+    assert result.data.shape == (233, 233)
+    assert result.wcs.wcs.crpix.tolist() == reference.wcs.wcs.crpix.tolist()
+
+    stats = s3.stats(BUCKET, KEY)
+    rows = result.data.shape[0]
+    row_span = rows * 2048 * 4  # the cutout's rows, whole, are the least a row-wise read can move
+    assert row_span <= stats.bytes < 6_000_000 < size
+    assert stats.bytes == sum(int(r.split("-")[1]) - int(r.split("=")[1].split("-")[0]) + 1 for r in stats.ranges)
+    assert 1 <= len(stats.ranges) <= 8
+
+
+def test_reading_hdu_data_moves_the_whole_image(s3, wise_object):
+    """What the draft did: Cutout2D(hdul[0].data) transfers the whole HDU."""
+    with open_fits(f"s3://{BUCKET}/{KEY}") as hdul:
+        Cutout2D(hdul[0].data, CRAB, 0.0889 * u.deg, wcs=WCS(hdul[0].header))
+    assert s3.stats(BUCKET, KEY).bytes >= 2048 * 2048 * 4
+
+
+def test_cutout_outside_the_image(s3, wise_object):
+    with open_fits(f"s3://{BUCKET}/{KEY}") as hdul:
+        with pytest.raises(CloudAccessError, match="does not overlap"):
+            cutout(hdul[0], SkyCoord(10, -40, unit="deg"), 0.05 * u.deg)
+
+
+def test_open_fits_missing_object_names_the_uri(s3, wise_object):
+    with pytest.raises(CloudAccessError, match=f"s3://{BUCKET}/wise/nothing-here.fits"):
+        open_fits(f"s3://{BUCKET}/wise/nothing-here.fits")
+
+
+def test_open_fits_non_fits_object(s3, wise_object):
+    s3.put_bytes(BUCKET, "wise/readme.txt", b"this is not a FITS file\n" * 200)
+    with pytest.raises(CloudAccessError, match="readme.txt"):
+        with open_fits(f"s3://{BUCKET}/wise/readme.txt") as hdul:
+            hdul[0].header  # noqa: B018
+
+
+def test_fetch_bytes_is_one_get_with_exact_bytes(s3, wise_object):
+    expected = wise_object.read_bytes()
+    data = fetch_bytes(f"s3://{BUCKET}/{KEY}", progress=True)
+    assert hashlib.md5(data).hexdigest() == hashlib.md5(expected).hexdigest()  # noqa: S324
+    stats = s3.stats(BUCKET, KEY)
+    assert (stats.requests, stats.bytes, stats.ranges) == (1, len(expected), [])
+
+
+def test_fetch_bytes_small_object_from_moto(s3, wise_object):
+    s3.put_bytes("nasa-irsa-wise", "wise/small.bin", bytes(range(256)) * 4)
+    assert fetch_bytes(CloudLocation("nasa-irsa-wise", "wise/small.bin", "us-west-2")) == bytes(range(256)) * 4
+
+
+def test_fetch_bytes_missing_object(s3, wise_object):
+    with pytest.raises(CloudAccessError, match=r"S3 refused s3://nasa-irsa-wise/wise/none\.Z: (NoSuchKey|404)"):
+        fetch_bytes("s3://nasa-irsa-wise/wise/none.Z")
+
+
+def test_requests_are_unsigned_even_with_credentials_in_the_environment(s3, wise_object, monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIADUMMYDUMMYDUMMY1")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "dummy-secret")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "dummy-token")
+    monkeypatch.setenv("AWS_PROFILE", "a-profile-that-does-not-exist")
+    fetch_bytes(f"s3://{BUCKET}/{KEY}")
+    with open_fits(f"s3://{BUCKET}/{KEY}") as hdul:
+        cutout(hdul[0], CRAB, 0.02 * u.deg)
+    assert s3.totals().requests >= 3
+    assert s3.signed_requests == 0
