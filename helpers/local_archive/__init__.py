@@ -2,8 +2,10 @@
 
 Test and demo infrastructure only: the tutorials and the rest of ``helpers``
 never import it.  It needs the optional dependencies ``helpers[local]``.
+Start it by hand with ``python -m helpers.local_archive serve``.
 """
 
+from .archive import LocalArchive
 from .s3server import ObjectStats, S3Server
 
-__all__ = ["S3Server", "ObjectStats"]
+__all__ = ["LocalArchive", "S3Server", "ObjectStats"]

@@ -1,0 +1,239 @@
+"""A small TAP service: ADQL run by SQLite over the archive's own tables.
+
+Schemas (``ivoa``, ``rr``) are attached SQLite databases, so schema-qualified
+names such as ``ivoa.obscore`` and ``rr.resource`` work as written.  The ADQL
+that pyvo and the tutorials send is translated where SQLite differs:
+``ILIKE`` (SQLite's LIKE is already case-insensitive), ``TOP n``,
+``ivo_string_agg`` and ``ivo_hasword``, and the geometry functions ``POINT``,
+``CIRCLE`` and ``CONTAINS``.  Sync and async (UWS) queries are both served.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sqlite3
+import threading
+import uuid
+from collections.abc import Sequence
+from typing import Any
+from xml.sax.saxutils import escape
+
+from .httpserver import Request, Response
+from .votables import error_votable, table_votable, to_bytes
+
+__all__ = ["TapService", "adql_to_sqlite"]
+
+_SQL_TYPES = {"char": "TEXT", "unicodeChar": "TEXT", "double": "REAL", "float": "REAL", "int": "INTEGER",
+              "long": "INTEGER", "short": "INTEGER", "boolean": "INTEGER"}
+_WORD_RE = re.compile(r"[a-z0-9]+")
+
+
+def _words(text: Any) -> set[str]:
+    return set(_WORD_RE.findall(str(text or "").lower()))
+
+
+def _hasword(text: Any, phrase: Any) -> int:
+    """GAVO's ivo_hasword: every word of ``phrase`` occurs in ``text``."""
+    wanted = _words(phrase)
+    return int(bool(wanted) and wanted <= _words(text))
+
+
+def _point(frame: str, ra: float, dec: float) -> str:
+    return f"P {ra} {dec}"
+
+
+def _circle(frame: str, ra: float, dec: float, radius: float) -> str:
+    return f"C {ra} {dec} {radius}"
+
+
+def _contains(point: str | None, circle: str | None) -> int:
+    if not point or not circle:
+        return 0
+    _, ra, dec = point.split()
+    _, cra, cdec, radius = circle.split()
+    ra, dec, cra, cdec, radius = (math.radians(float(v)) for v in (ra, dec, cra, cdec, radius))
+    cos_sep = math.sin(dec) * math.sin(cdec) + math.cos(dec) * math.cos(cdec) * math.cos(ra - cra)
+    return int(cos_sep >= math.cos(radius))
+
+
+def adql_to_sqlite(adql: str) -> str:
+    """Translate the ADQL the tutorials and pyvo use into SQLite SQL.
+
+    Examples
+    --------
+    >>> adql_to_sqlite("SELECT TOP 5 * FROM ivoa.obscore WHERE obs_collection ILIKE '%ps1%'")
+    "SELECT * FROM ivoa.obscore WHERE obs_collection LIKE '%ps1%' LIMIT 5"
+    """
+    sql = adql.strip().rstrip(";")
+    top = re.search(r"(?i)^\s*select\s+(distinct\s+)?top\s+(\d+)\s+", sql)
+    limit = None
+    if top:
+        limit = int(top.group(2))
+        sql = re.sub(r"(?i)^\s*select\s+(distinct\s+)?top\s+\d+\s+", lambda m: f"SELECT {m.group(1) or ''}", sql)
+    sql = re.sub(r"(?i)\bilike\b", "LIKE", sql)
+    sql = re.sub(r"(?i)\bivo_string_agg\s*\(", "group_concat(", sql)
+    if limit is not None:
+        sql = f"{sql} LIMIT {limit}"
+    return sql
+
+
+class TapService:
+    """TAP sync and async endpoints over SQLite tables.
+
+    Parameters
+    ----------
+    host, prefix : str
+        Where the service lives, e.g. ``mast.stsci.edu`` and ``/vo-tap/api/v0.1/caom``.
+    tables : dict
+        ``{"schema.table": (fields, rows)}`` with VOTable field specs
+        ``(name, datatype, arraysize, unit, ucd)``.
+    union : bool
+        Whether the capabilities declare ADQL's UNION (pyvo's registry code asks).
+    """
+
+    def __init__(self, host: str, prefix: str, tables: dict[str, tuple[Sequence[tuple], Sequence[Sequence]]],
+                 *, union: bool = True):
+        self.host, self.prefix, self.union = host, prefix.rstrip("/"), union
+        self._fields: dict[str, tuple] = {}
+        self._db = sqlite3.connect(":memory:", check_same_thread=False)
+        self._lock = threading.Lock()
+        self._jobs: dict[str, dict[str, Any]] = {}
+        self._db.create_function("ivo_hasword", 2, _hasword, deterministic=True)
+        self._db.create_function("POINT", 3, _point, deterministic=True)
+        self._db.create_function("CIRCLE", 4, _circle, deterministic=True)
+        self._db.create_function("CONTAINS", 2, _contains, deterministic=True)
+        for name, (fields, rows) in tables.items():
+            schema, table = name.split(".")
+            if schema not in {r[1] for r in self._db.execute("PRAGMA database_list")}:
+                self._db.execute(f"ATTACH DATABASE ':memory:' AS {schema}")
+            columns = ", ".join(f'"{f[0]}" {_SQL_TYPES.get(f[1], "TEXT")}' for f in fields)
+            self._db.execute(f"CREATE TABLE {schema}.{table} ({columns})")
+            self._db.executemany(f"INSERT INTO {schema}.{table} VALUES ({', '.join('?' * len(fields))})",
+                                 [tuple(_sql_value(v) for v in row) for row in rows])
+            for spec in fields:
+                self._fields.setdefault(spec[0], spec)
+
+    def register(self, server: Any) -> None:
+        server.route(self.host, self.prefix + "/", self.handle)
+
+    # --- queries ----------------------------------------------------------------------
+
+    def run(self, adql: str, maxrec: int | None = None) -> bytes:
+        """Run one ADQL query and return the VOTable (or a DAL error document)."""
+        try:
+            with self._lock:
+                cursor = self._db.execute(adql_to_sqlite(adql))
+                rows = cursor.fetchall()
+                names = [d[0] for d in cursor.description]
+        except sqlite3.Error as exc:
+            return error_votable(f"Query failed: {exc}")
+        overflow = maxrec is not None and len(rows) > maxrec
+        rows = rows[:maxrec] if maxrec is not None else rows
+        fields = [self._field_for(name, [r[i] for r in rows]) for i, name in enumerate(names)]
+        infos = {"QUERY_STATUS": "OVERFLOW" if overflow else "OK"}
+        return to_bytes(table_votable(fields, [list(r) for r in rows], infos=infos))
+
+    def _field_for(self, name: str, values: list) -> tuple:
+        if name in self._fields:
+            return (name, *self._fields[name][1:])
+        sample = next((v for v in values if v is not None), "")
+        datatype = "long" if isinstance(sample, int) else "double" if isinstance(sample, float) else "char"
+        return (name, datatype, "*" if datatype == "char" else None, None, None)
+
+    # --- HTTP -------------------------------------------------------------------------
+
+    def handle(self, request: Request, path: str) -> Response:
+        rest = path[len(self.prefix):].strip("/")
+        params = {k.upper(): v for k, v in request.values.items()}
+        if rest == "capabilities":
+            return Response(self._capabilities(), content_type="text/xml")
+        if rest == "sync":
+            return self._query_response(params)
+        if rest == "async" and request.method == "POST":
+            job_id = uuid.uuid4().hex[:12]
+            self._jobs[job_id] = {"phase": "PENDING", "params": params, "result": None}
+            return Response(status=303, headers={"Location": self._job_url(job_id)})
+        match = re.fullmatch(r"async/([0-9a-f]+)(/phase|/results/result)?", rest)
+        if match and match.group(1) in self._jobs:
+            return self._job(request, match.group(1), match.group(2) or "")
+        return Response(f"no such TAP resource: {path}", status=404)
+
+    def _query_response(self, params: dict[str, str]) -> Response:
+        if params.get("LANG", "ADQL").upper() != "ADQL" or "QUERY" not in params:
+            return Response(error_votable("only LANG=ADQL with a QUERY is supported"), status=400,
+                            content_type="text/xml")
+        maxrec = int(params["MAXREC"]) if params.get("MAXREC", "").isdigit() else None
+        return Response(self.run(params["QUERY"], maxrec), content_type="application/x-votable+xml")
+
+    def _job_url(self, job_id: str) -> str:
+        return f"https://{self.host}{self.prefix}/async/{job_id}"
+
+    def _job(self, request: Request, job_id: str, part: str) -> Response:
+        job = self._jobs[job_id]
+        if request.method == "DELETE" or request.values.get("ACTION", "").upper() == "DELETE":
+            del self._jobs[job_id]
+            return Response(status=303, headers={"Location": f"https://{self.host}{self.prefix}/async"})
+        if part == "/phase" and request.method == "POST":
+            if request.values.get("PHASE", "").upper() == "RUN" and job["phase"] == "PENDING":
+                job["result"] = self._query_response(job["params"]).get_data()
+                job["phase"] = "ERROR" if b'value="ERROR"' in job["result"] else "COMPLETED"
+            return Response(status=303, headers={"Location": self._job_url(job_id)})
+        if part == "/phase":
+            return Response(job["phase"], content_type="text/plain")
+        if part == "/results/result":
+            return Response(job["result"] or b"", content_type="application/x-votable+xml")
+        return Response(self._job_xml(job_id, job), content_type="text/xml")
+
+    def _job_xml(self, job_id: str, job: dict) -> str:
+        results = ""
+        if job["phase"] == "COMPLETED":
+            results = (f'<uws:result id="result" xlink:type="simple" '
+                       f'xlink:href="{self._job_url(job_id)}/results/result"/>')
+        error = ""
+        if job["phase"] == "ERROR":
+            message = re.search(rb'QUERY_STATUS" value="ERROR">([^<]*)<', job["result"] or b"")
+            text = escape(message.group(1).decode()) if message else "query failed"
+            error = f'<uws:errorSummary type="fatal" hasDetail="false"><uws:message>{text}</uws:message>' \
+                    "</uws:errorSummary>"
+        parameters = "".join(f'<uws:parameter id="{escape(k.lower())}">{escape(v)}</uws:parameter>'
+                             for k, v in job["params"].items())
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<uws:job xmlns:uws="http://www.ivoa.net/xml/UWS/v1.0" xmlns:xlink="http://www.w3.org/1999/xlink" '
+            'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" version="1.1">'
+            f"<uws:jobId>{job_id}</uws:jobId><uws:runId/><uws:ownerId xsi:nil=\"true\"/>"
+            f"<uws:phase>{job['phase']}</uws:phase><uws:quote xsi:nil=\"true\"/>"
+            "<uws:creationTime>2026-01-01T00:00:00Z</uws:creationTime>"
+            "<uws:startTime>2026-01-01T00:00:00Z</uws:startTime><uws:endTime>2026-01-01T00:00:01Z</uws:endTime>"
+            "<uws:executionDuration>3600</uws:executionDuration>"
+            "<uws:destruction>2030-01-01T00:00:00Z</uws:destruction>"
+            f"<uws:parameters>{parameters}</uws:parameters><uws:results>{results}</uws:results>{error}"
+            "</uws:job>"
+        )
+
+    def _capabilities(self) -> str:
+        base = f"https://{self.host}{self.prefix}"
+        union = ('<languageFeatures type="ivo://ivoa.net/std/TAPRegExt#features-adql-sets">'
+                 "<feature><form>UNION</form></feature></languageFeatures>") if self.union else ""
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<cap:capabilities xmlns:cap="http://www.ivoa.net/xml/VOSICapabilities/v1.0" '
+            'xmlns:tr="http://www.ivoa.net/xml/TAPRegExt/v1.0" xmlns:vr="http://www.ivoa.net/xml/VOResource/v1.0" '
+            'xmlns:vs="http://www.ivoa.net/xml/VODataService/v1.1" '
+            'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+            '<capability standardID="ivo://ivoa.net/std/TAP" xsi:type="tr:TableAccess">'
+            f'<interface role="std" xsi:type="vs:ParamHTTP"><accessURL use="base">{base}</accessURL></interface>'
+            '<language><name>ADQL</name><version ivo-id="ivo://ivoa.net/std/ADQL#v2.0">2.0</version>'
+            f"{union}</language>"
+            '<outputFormat><mime>application/x-votable+xml</mime></outputFormat>'
+            "</capability></cap:capabilities>"
+        )
+
+
+def _sql_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        return int(value)
+    if hasattr(value, "item"):
+        return value.item()
+    return value
