@@ -1,19 +1,41 @@
-"""Top-level pytest set-up shared by the unit tests and the notebook runs.
+"""Top-level pytest set-up: a clean astropy environment, and the notebook harness.
 
-astropy 8 silently falls back to ``~/.cache/astropy`` when its cache or config
-directory does not exist, which would let a test pass on a file some earlier
-run downloaded.  Every test session therefore gets fresh, existing astropy
-cache and config directories, set before astropy is imported.
+Notebooks are MyST markdown files in a folder named ``notebooks`` (``notebooks/``
+and ``tests/notebooks/``).  Each is converted with jupytext and run cell by cell
+by nbval (lax mode: cells must run without error; outputs are not compared) in a
+kernel pointed at the local archive, and is followed by one timing test that
+fails when the notebook took longer than the budget in its front matter::
+
+    tutorial:
+      budget_seconds: {local: 300, live: 900}
+
+``--archive=live`` runs them against the real archives instead (those items are
+marked ``remote_data``, so they also need ``--remote-data=any``).
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+import time
 from pathlib import Path
+
+import pytest
+from nbval.kernel import CURRENT_ENV_KERNEL_NAME, RunningKernel
+from nbval.plugin import IPyNbFile
+
+ROOT = Path(__file__).parent
+_archive = None
+
+
+def pytest_addoption(parser):
+    parser.addoption("--archive", choices=("local", "live"), default="local",
+                     help="run notebooks against the local archive (default) or the live archives")
 
 
 def pytest_configure(config):
+    # astropy 8 silently falls back to ~/.cache/astropy when these directories do not exist,
+    # which would let a test pass on a file an earlier run downloaded.  Set before astropy loads.
     root = Path(tempfile.mkdtemp(prefix="astropy-session-"))
     for name in ("ASTROPY_CACHE_DIR", "ASTROPY_CONFIG_DIR"):
         path = root / name.split("_")[1].lower()
@@ -21,3 +43,97 @@ def pytest_configure(config):
         os.environ[name] = str(path)
     # botocore must never ask the EC2 metadata service (a non-loopback address) for anything.
     os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+    os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+def pytest_collect_file(parent, file_path):
+    if file_path.suffix == ".md" and file_path.parent.name == "notebooks":
+        return MystNotebook.from_parent(parent, path=file_path)
+    return None
+
+
+def pytest_sessionfinish(session):
+    if _archive is not None:
+        _archive.stop()
+
+
+def _local_archive():
+    """The session's local archive, started on first use."""
+    global _archive
+    if _archive is None:
+        from helpers.local_archive import LocalArchive
+
+        _archive = LocalArchive().start()
+    return _archive
+
+
+class MystNotebook(pytest.File):
+    """A MyST notebook: its cells (through nbval), then its timing budget."""
+
+    def collect(self):
+        import jupytext
+
+        notebook = jupytext.read(self.path)
+        code_cells = [c for c in notebook.cells if c.cell_type == "code"]
+        kernel = notebook.metadata.get("kernelspec", {}).get("name")
+        if not code_cells:
+            raise pytest.fail(f"{self.path} has no code cells: use ```{{code-cell}} ipython3 fences", pytrace=False)
+        if kernel != "python3":
+            raise pytest.fail(f"{self.path} needs a kernelspec named python3 (found {kernel!r})", pytrace=False)
+        budget = notebook.metadata.get("tutorial", {}).get("budget_seconds", {})
+        mode = self.config.getoption("archive")
+        if mode not in budget:
+            raise pytest.fail(f"{self.path} declares no tutorial.budget_seconds.{mode} in its front matter",
+                              pytrace=False)
+        build = ROOT / "_build" / "nbval"
+        build.mkdir(parents=True, exist_ok=True)
+        ipynb = build / f"{self.path.stem}.ipynb"
+        jupytext.write(notebook, ipynb)
+
+        cells = _NotebookCells.from_parent(self, path=ipynb, nodeid=f"{self.nodeid}::cells")
+        cells.workdir = self.path.parent
+        cells.compare_outputs = False  # nbval's lax mode
+        for item in cells.collect():
+            if mode == "live":
+                item.add_marker(pytest.mark.remote_data)
+            yield item
+        yield NotebookBudget.from_parent(self, name="time budget", budget=float(budget[mode]))
+
+    def setup(self):
+        self._saved = dict(os.environ)
+        if self.config.getoption("archive") == "local":
+            os.environ.update(_local_archive().environment())
+        self.started = time.perf_counter()  # the kernel starts next; its start-up counts
+
+    def teardown(self):
+        os.environ.clear()
+        os.environ.update(self._saved)
+
+
+class _NotebookCells(IPyNbFile):
+    """nbval's notebook collector, with the kernel started in the MyST file's folder."""
+
+    workdir: Path
+
+    def setup(self):
+        self.kernel = RunningKernel(CURRENT_ENV_KERNEL_NAME, cwd=str(self.workdir),
+                                    startup_timeout=self.config.option.nbval_kernel_startup_timeout)
+        self.setup_sanitize_files()
+
+
+class NotebookBudget(pytest.Item):
+    """Fails when the notebook's cells (with kernel start-up) took longer than its budget."""
+
+    def __init__(self, *, budget: float, **kwargs):
+        super().__init__(**kwargs)
+        self.budget = budget
+
+    def runtest(self):
+        spent = time.perf_counter() - self.parent.started
+        self.user_properties.append(("notebook_seconds", round(spent, 1)))
+        print(f"{self.parent.nodeid}: {spent:.1f} s (budget {self.budget:.0f} s)")
+        if spent > self.budget:
+            raise AssertionError(f"{self.parent.nodeid} took {spent:.0f} s, over its budget of {self.budget:.0f} s")
+
+    def reportinfo(self):
+        return self.path, None, f"{self.path.name}: time budget {self.budget:.0f} s"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -19,40 +18,41 @@ def data_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def s3_server():
-    """moto's S3 server on loopback, reached through AWS_ENDPOINT_URL_S3 by every client."""
+    """moto's S3 server on loopback (see the ``s3`` fixture for pointing clients at it)."""
     from helpers.local_archive import S3Server
 
-    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL_S3", "AWS_EC2_METADATA_DISABLED")}
     server = S3Server().start()
-    os.environ["AWS_ENDPOINT_URL_S3"] = server.endpoint
-    os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
     yield server
     server.stop()
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
 
 
 @pytest.fixture
-def s3(s3_server):
-    """The S3 server with its counters reset for this test."""
+def s3(s3_server, monkeypatch):
+    """The S3 server, counters reset, with AWS_ENDPOINT_URL_S3 (read by every client) pointing at it."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3_server.endpoint)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     s3_server.reset_stats()
     return s3_server
 
 
 @pytest.fixture(scope="session")
 def http_server():
-    """A loopback HTTP server; non-loopback URLs of requests/urllib/aiohttp are sent to it."""
-    from helpers.local_archive import redirect
+    """A loopback HTTP server answering for archive hosts (see ``http`` for routing calls to it)."""
     from helpers.local_archive.httpserver import LoopbackHTTPServer
 
     server = LoopbackHTTPServer().start()
-    redirect.install(server.base_url)
     yield server
-    redirect.uninstall()
     server.stop()
+
+
+@pytest.fixture
+def http(http_server):
+    """Send this test's non-loopback requests/urllib/aiohttp calls to the loopback HTTP server."""
+    from helpers.local_archive import redirect
+
+    redirect.install(http_server.base_url)
+    yield http_server
+    redirect.uninstall()
 
 
 @pytest.fixture(scope="session")

@@ -89,7 +89,7 @@ def datalink_service(http_server):
 
 
 @pytest.fixture
-def asked(datalink_service):
+def asked(datalink_service, http):
     counts, broken = datalink_service
     counts.clear()
     broken.clear()
@@ -162,7 +162,7 @@ def test_other_semantics_fall_back_to_the_url_mirror(asked):
     assert location.uri == "s3://nasa-heasarc/chandra/data/byobsid/9/13139/primary/acisf13139N002_cntr_img2.jpg"
 
 
-def test_datalink_access_format_on_an_astropy_row(http_server, asked):
+def test_datalink_access_format_on_an_astropy_row(asked):
     """SIA2/ObsCore rows whose access_url is itself a DataLink document (HEASARC SSA, IRSA soon)."""
     url = f"{DATALINK_URL}?ID={_datalink_id(1994)}"
     table = Table({"access_url": [url], "access_format": [DATALINK_MIME]})

@@ -32,7 +32,7 @@ def mast(http_server, s3_server, data_dir):
                  names=[f["name"] for f in products["fields"]])
 
 
-def test_recorded_products_row_resolves_to_stpubdata(mast, s3):
+def test_recorded_products_row_resolves_to_stpubdata(mast, s3, http):
     row = mast[mast["dataURI"] == FOUND][0]
     assert cloud_uri(row) == CloudLocation("stpubdata", KEY, "us-east-1", "open")
     # astroquery checked that the object exists, unsigned
@@ -40,7 +40,7 @@ def test_recorded_products_row_resolves_to_stpubdata(mast, s3):
     assert s3.signed_requests == 0
 
 
-def test_product_mast_knows_but_not_in_the_bucket_is_none(mast, s3):
+def test_product_mast_knows_but_not_in_the_bucket_is_none(mast, s3, http):
     row = mast[mast["dataURI"] == "mast:HST/product/u9o40504m_drz.fits"][0]
     assert cloud_uri(row) is None
 

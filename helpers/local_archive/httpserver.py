@@ -80,5 +80,7 @@ class LoopbackHTTPServer:
                 except Exception as exc:  # a broken stand-in must say so, not hang
                     response = Response(f"local archive handler failed: {exc!r}", status=500)
                 return response(environ, start_response)
+        # The reason phrase names the host too, so urllib's HTTPError message shows it.
         message = f"the local archive does not serve {host}{path}"
-        return Response(message, status=404, content_type="text/plain")(environ, start_response)
+        status = f"404 Not served by the local archive: {host}"
+        return Response(message, status=status, content_type="text/plain")(environ, start_response)

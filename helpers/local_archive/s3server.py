@@ -38,6 +38,7 @@ class ObjectStats:
     requests: int = 0
     bytes: int = 0
     ranges: list[str] = field(default_factory=list)
+    server_seconds: list[float] = field(default_factory=list)  # CPU time spent serving each request
 
 
 @dataclass
@@ -162,7 +163,7 @@ class S3Server:
         """Requests and body bytes served for one object since the last reset."""
         with self._lock:
             found = self._stats.get((bucket, key), ObjectStats())
-            return ObjectStats(found.requests, found.bytes, list(found.ranges))
+            return ObjectStats(found.requests, found.bytes, list(found.ranges), list(found.server_seconds))
 
     def totals(self) -> ObjectStats:
         """Requests and bytes over all objects."""
@@ -189,6 +190,7 @@ class S3Server:
 
     def _wsgi(self, moto_app: Any) -> Any:
         def app(environ: dict, start_response: Any) -> Iterable[bytes]:
+            cpu_start = time.thread_time()
             bucket, key = self._split_path(environ.get("PATH_INFO", "/"))
             rng = environ.get("HTTP_RANGE")
             self._count(bucket, key, 0, rng, new_request=True)
@@ -202,7 +204,7 @@ class S3Server:
                 body = self._serve_file(found, rng, start_response)
             else:
                 body = moto_app(environ, start_response)
-            return self._metered(body, bucket, key)
+            return self._metered(body, bucket, key, cpu_start)
 
         return app
 
@@ -231,13 +233,19 @@ class S3Server:
         start_response(status, headers)
         return _file_chunks(obj.path, start, end - start + 1)
 
-    def _metered(self, body: Iterable[bytes], bucket: str, key: str) -> Iterable[bytes]:
+    def _metered(self, body: Iterable[bytes], bucket: str, key: str, cpu_start: float) -> Iterable[bytes]:
+        cpu = 0.0
         try:
             for chunk in body:
+                cpu += time.thread_time() - cpu_start
                 if self.bandwidth:
                     time.sleep(len(chunk) / self.bandwidth)
                 self._count(bucket, key, len(chunk), None, new_request=False)
                 yield chunk
+                cpu_start = time.thread_time()
+            cpu += time.thread_time() - cpu_start
+            with self._lock:
+                self._stats[(bucket, key)].server_seconds.append(cpu)
         finally:
             close = getattr(body, "close", None)
             if close is not None:

@@ -207,7 +207,7 @@ class TapService:
             "<uws:creationTime>2026-01-01T00:00:00Z</uws:creationTime>"
             "<uws:startTime>2026-01-01T00:00:00Z</uws:startTime><uws:endTime>2026-01-01T00:00:01Z</uws:endTime>"
             "<uws:executionDuration>3600</uws:executionDuration>"
-            "<uws:destruction>2030-01-01T00:00:00Z</uws:destruction>"
+            "<uws:destruction>2026-12-31T00:00:00Z</uws:destruction>"
             f"<uws:parameters>{parameters}</uws:parameters><uws:results>{results}</uws:results>{error}"
             "</uws:job>"
         )
