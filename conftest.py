@@ -97,7 +97,10 @@ class MystNotebook(pytest.File):
             if mode == "live":
                 item.add_marker(pytest.mark.remote_data)
             yield item
-        yield NotebookBudget.from_parent(self, name="time budget", budget=float(budget[mode]))
+        timing = NotebookBudget.from_parent(self, name="time budget", budget=float(budget[mode]))
+        if mode == "live":
+            timing.add_marker(pytest.mark.remote_data)
+        yield timing
 
     def setup(self):
         self._saved = dict(os.environ)
