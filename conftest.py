@@ -43,7 +43,6 @@ def pytest_configure(config):
         os.environ[name] = str(path)
     # botocore must never ask the EC2 metadata service (a non-loopback address) for anything.
     os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
-    os.environ.setdefault("MPLBACKEND", "Agg")
 
 
 def pytest_collect_file(parent, file_path):

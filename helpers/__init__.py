@@ -13,7 +13,7 @@ from .datalink import datalink_location, iter_datalinks_by_row
 from .errors import CloudAccessError, LZWError
 from .events import bin_events
 from .lzw import decompress_lzw
-from .reading import cutout, fetch_bytes, open_fits
+from .reading import cutout, fetch_bytes, open_fits, transfer_stats
 
 __all__ = [
     "CloudAccessError",
@@ -29,6 +29,7 @@ __all__ = [
     "iter_datalinks_by_row",
     "open_fits",
     "parse_cloud_access",
+    "transfer_stats",
 ]
 
 __version__ = "0.1.0"

@@ -18,7 +18,7 @@ from .cloud import CloudLocation
 from .errors import CloudAccessError
 from .s3 import MAX_ATTEMPTS, as_location, s3_client, s3_storage_options
 
-__all__ = ["open_fits", "cutout", "fetch_bytes"]
+__all__ = ["open_fits", "cutout", "fetch_bytes", "transfer_stats"]
 
 PROGRESS_THRESHOLD = 8 << 20  # show a progress bar from 8 MiB on
 _CHUNK = 1 << 20
@@ -53,6 +53,32 @@ def open_fits(target: CloudLocation | str, **storage_options: Any) -> fits.HDULi
         return fits.open(location.uri, use_fsspec=True, fsspec_kwargs=options, lazy_load_hdus=True)
     except (OSError, ValueError) as exc:
         raise CloudAccessError(f"could not open {location.uri} as FITS: {exc}") from exc
+
+
+def transfer_stats(hdul: fits.HDUList) -> dict[str, int]:
+    """How much a file opened by :func:`open_fits` has fetched so far, by fsspec's own counters.
+
+    Returns
+    -------
+    dict
+        ``bytes`` fetched, ``requests`` made (cache misses, one ranged GET each
+        with the default read-ahead cache) and the file's ``size``.
+
+    Raises
+    ------
+    CloudAccessError
+        If ``hdul`` was not opened through fsspec.
+
+    Examples
+    --------
+    >>> transfer_stats(hdul)   # doctest: +SKIP
+    {'bytes': 5246614, 'requests': 5, 'size': 67080960}
+    """
+    handle = getattr(getattr(hdul, "_file", None), "_file", None)  # astropy's _File wraps the fsspec file
+    cache = getattr(handle, "cache", None)
+    if cache is None or not hasattr(cache, "total_requested_bytes"):
+        raise CloudAccessError("transfer_stats needs a file opened with helpers.open_fits (through fsspec)")
+    return {"bytes": int(cache.total_requested_bytes), "requests": int(cache.miss_count), "size": int(handle.size)}
 
 
 def cutout(hdu: Any, position: Any, size: Any, wcs: Any = None, **kwargs: Any) -> Any:
@@ -156,7 +182,11 @@ def _read_body(response: dict, location: CloudLocation, progress: bool | None) -
     if not progress:
         buffer.write(body.read())
     else:
-        from tqdm.auto import tqdm
+        import warnings
+
+        with warnings.catch_warnings():  # without ipywidgets, tqdm.auto warns and falls back to text
+            warnings.simplefilter("ignore")
+            from tqdm.auto import tqdm
 
         with tqdm(total=size, unit="B", unit_scale=True, desc=location.key.rsplit("/", 1)[-1]) as bar:
             for chunk in body.iter_chunks(_CHUNK):

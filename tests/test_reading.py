@@ -12,7 +12,7 @@ from astropy.io import fits
 from astropy.nddata import Cutout2D
 from astropy.wcs import WCS
 
-from helpers import CloudAccessError, CloudLocation, cutout, fetch_bytes, open_fits
+from helpers import CloudAccessError, CloudLocation, cutout, fetch_bytes, open_fits, transfer_stats
 
 BUCKET = "nasa-irsa-wise"
 KEY = "wise/allwise/images/p3am_cdd/08/0830/0830p227_ac51/0830p227_ac51-w1-int-3.fits"
@@ -30,6 +30,7 @@ def test_cutout_reads_only_the_rows_it_needs(s3, wise_object):
     size = wise_object.stat().st_size
     with open_fits(CloudLocation(BUCKET, KEY, "us-west-2")) as hdul:
         result = cutout(hdul[0], CRAB, 0.0889 * u.deg)
+        reported = transfer_stats(hdul)
     reference = Cutout2D(fits.getdata(wise_object), CRAB, 0.0889 * u.deg, wcs=WCS(fits.getheader(wise_object)))
     np.testing.assert_array_equal(result.data, reference.data)
     assert result.data.shape == (233, 233)
@@ -41,6 +42,8 @@ def test_cutout_reads_only_the_rows_it_needs(s3, wise_object):
     assert row_span <= stats.bytes < 6_000_000 < size
     assert stats.bytes == sum(int(r.split("-")[1]) - int(r.split("=")[1].split("-")[0]) + 1 for r in stats.ranges)
     assert 1 <= len(stats.ranges) <= 8
+    # fsspec's own counters, which the tutorials print, agree with what the server sent
+    assert reported == {"bytes": stats.bytes, "requests": len(stats.ranges), "size": size}
 
 
 def test_reading_hdu_data_moves_the_whole_image(s3, wise_object):
@@ -96,3 +99,9 @@ def test_requests_are_unsigned_even_with_credentials_in_the_environment(s3, wise
         cutout(hdul[0], CRAB, 0.02 * u.deg)
     assert s3.totals().requests >= 3
     assert s3.signed_requests == 0
+
+
+def test_transfer_stats_needs_an_fsspec_file(wise_like_file):
+    with fits.open(wise_like_file) as hdul:
+        with pytest.raises(CloudAccessError, match="open_fits"):
+            transfer_stats(hdul)

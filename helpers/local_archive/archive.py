@@ -98,7 +98,6 @@ class LocalArchive:
             "IPYTHONDIR": str(self._workdir / "ipython"),
             "ASTROPY_CACHE_DIR": str(self._workdir / "astropy-cache"),
             "ASTROPY_CONFIG_DIR": str(self._workdir / "astropy-config"),
-            "MPLBACKEND": "Agg",
         }
 
     def activate(self) -> None:
