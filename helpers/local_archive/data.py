@@ -331,6 +331,11 @@ def _make_chandra(obsid: int, detector: str, exposure: float, kind: str) -> Call
     return make
 
 
+def _heasarc(rel: str, content_type: str, make: Callable[[Path], None], meta: dict[str, Any]) -> Product:
+    """A file of HEASARC's FTP tree, mirrored key for key in ``nasa-heasarc``."""
+    return Product("heasarc", "nasa-heasarc", rel, "us-east-1", HEASARC_FTP + rel, content_type, make, meta)
+
+
 def _chandra_products() -> list[Product]:
     products = []
     for obsid, detector, exposure, version in CHANDRA_OBS:
@@ -339,15 +344,11 @@ def _chandra_products() -> list[Product]:
             name = f"{prefix}{obsid:05d}N{version:03d}_{kind}.fits.gz"
             rel = f"chandra/data/byobsid/{str(obsid)[-1]}/{obsid}/primary/{name}"
             products.append(
-                Product(
-                    "heasarc",
-                    "nasa-heasarc",
+                _heasarc(
                     rel,
-                    "us-east-1",
-                    HEASARC_FTP + rel,
                     "application/fits",
                     _make_chandra(obsid, detector, exposure, kind),
-                    meta={
+                    {
                         "obsid": obsid,
                         "detector": detector,
                         "exposure": exposure,
@@ -440,18 +441,7 @@ def _make_rosat(path: Path) -> None:
 
 def _rosat_products() -> list[Product]:
     rel = f"rosat/data/pspc/processed_data/900000/{ROSAT_SEQ}/{ROSAT_SEQ}_bas.fits.Z"
-    return [
-        Product(
-            "heasarc",
-            "nasa-heasarc",
-            rel,
-            "us-east-1",
-            HEASARC_FTP + rel,
-            "application/x-compress",
-            _make_rosat,
-            meta={"sequence": ROSAT_SEQ},
-        )
-    ]
+    return [_heasarc(rel, "application/x-compress", _make_rosat, {"sequence": ROSAT_SEQ})]
 
 
 def build_holdings(root: Path | None = None) -> list[Product]:
