@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import io
 import time
+import weakref
 from typing import Any
 
+import numpy as np
 from astropy.io import fits
+from astropy.io.fits.hdu.base import BITPIX2DTYPE
+from astropy.io.fits.hdu.image import Section
 
 from .cloud import CloudLocation
 from .errors import CloudAccessError
+from .ranges import DEFAULT_LINK, Link, plan_ranges
 from .s3 import MAX_ATTEMPTS, as_location, s3_client, s3_storage_options
 
 __all__ = ["open_fits", "cutout", "fetch_bytes", "transfer_stats"]
@@ -55,14 +60,18 @@ def open_fits(target: CloudLocation | str, **storage_options: Any) -> fits.HDULi
         raise CloudAccessError(f"could not open {location.uri} as FITS: {exc}") from exc
 
 
+# Bytes and requests of planned range reads, per fsspec file (they bypass the file's cache).
+_planned: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def transfer_stats(hdul: fits.HDUList) -> dict[str, int]:
     """How much a file opened by :func:`open_fits` has fetched so far, by fsspec's own counters.
 
     Returns
     -------
     dict
-        ``bytes`` fetched, ``requests`` made (cache misses, one ranged GET each
-        with the default read-ahead cache) and the file's ``size``.
+        ``bytes`` fetched, ``requests`` made (ranged GETs: the cache's misses
+        plus the ranges of :func:`cutout`) and the file's ``size``.
 
     Raises
     ------
@@ -72,20 +81,86 @@ def transfer_stats(hdul: fits.HDUList) -> dict[str, int]:
     Examples
     --------
     >>> transfer_stats(hdul)   # doctest: +SKIP
-    {'bytes': 5246614, 'requests': 5, 'size': 67080960}
+    {'bytes': 1048582, 'requests': 1, 'size': 67080960}
     """
-    handle = getattr(getattr(hdul, "_file", None), "_file", None)  # astropy's _File wraps the fsspec file
+    handle = _fsspec_file(hdul)
     cache = getattr(handle, "cache", None)
     if cache is None or not hasattr(cache, "total_requested_bytes"):
         raise CloudAccessError("transfer_stats needs a file opened with helpers.open_fits (through fsspec)")
-    return {"bytes": int(cache.total_requested_bytes), "requests": int(cache.miss_count), "size": int(handle.size)}
+    extra_bytes, extra_requests = _planned.get(handle, (0, 0))
+    return {
+        "bytes": int(cache.total_requested_bytes) + extra_bytes,
+        "requests": int(cache.miss_count) + extra_requests,
+        "size": int(handle.size),
+    }
 
 
-def cutout(hdu: Any, position: Any, size: Any, wcs: Any = None, **kwargs: Any) -> Any:
+def _fsspec_file(obj: Any) -> Any:
+    """The fsspec file behind an HDUList or HDU opened through fsspec, else None."""
+    return getattr(getattr(obj, "_file", None), "_file", None)  # astropy's _File wraps it
+
+
+class _PlannedSection(Section):
+    """``hdu.section`` that reads a 2-D block in planned, concurrent byte ranges.
+
+    Only for uncompressed, unscaled 2-D images in files opened through fsspec;
+    anything else (steps, other dimensions) is left to astropy's ``Section``.
+    """
+
+    def __init__(self, hdu: Any, handle: Any, link: Link):
+        super().__init__(hdu)
+        self._handle, self._link = handle, link
+        self._dtype = np.dtype(BITPIX2DTYPE[hdu.header["BITPIX"]]).newbyteorder(">")
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        ny, nx = self.hdu.shape
+        if not (isinstance(key, tuple) and len(key) == 2 and all(isinstance(k, slice) for k in key)):
+            return super().__getitem__(key)
+        (r0, r1, rstep), (c0, c1, cstep) = key[0].indices(ny), key[1].indices(nx)
+        if rstep != 1 or cstep != 1 or r1 <= r0 or c1 <= c0:
+            return super().__getitem__(key)
+        size = self._dtype.itemsize
+        plan = plan_ranges(r0, r1 - r0, nx * size, self.hdu._data_offset + (r0 * nx + c0) * size,
+                           (c1 - c0) * size, self._link)
+        fs, path = self._handle.fs, self._handle.path
+        blobs = fs.cat_ranges([path] * len(plan), [p[0] for p in plan], [p[1] for p in plan])
+        out = np.empty((r1 - r0, c1 - c0), dtype=self._dtype)
+        for (start, _, row0, nrows), blob in zip(plan, blobs, strict=True):
+            if isinstance(blob, Exception) or len(blob) != (nrows - 1) * nx * size + (c1 - c0) * size:
+                raise CloudAccessError(f"short or failed range read of {path} at byte {start}: {blob!r:.200}")
+            rows = np.ndarray((nrows, c1 - c0), dtype=self._dtype, buffer=blob, strides=(nx * size, size))
+            out[row0 - r0 : row0 - r0 + nrows] = rows
+        done_bytes, done_requests = _planned.get(self._handle, (0, 0))
+        _planned[self._handle] = (done_bytes + sum(p[1] - p[0] for p in plan), done_requests + len(plan))
+        return out
+
+
+def _planned_section(hdu: Any, link: Link) -> Any:
+    """A :class:`_PlannedSection` where the HDU allows it, else astropy's own section."""
+    handle = _fsspec_file(hdu)
+    header = hdu.header
+    eligible = (
+        handle is not None
+        and hasattr(handle, "fs") and hasattr(handle.fs, "cat_ranges")
+        and isinstance(hdu, (fits.PrimaryHDU, fits.ImageHDU))
+        and not isinstance(hdu, fits.CompImageHDU)  # a subclass of ImageHDU in astropy 8
+        and header.get("NAXIS") == 2
+        and header.get("BSCALE", 1) == 1 and header.get("BZERO", 0) == 0
+        and getattr(hdu, "_data_offset", None) is not None
+        and not hdu._data_loaded
+    )
+    return _PlannedSection(hdu, handle, link) if eligible else hdu.section
+
+
+def cutout(hdu: Any, position: Any, size: Any, wcs: Any = None, *, link: Link | None = None, **kwargs: Any) -> Any:
     """Cut a region out of an image HDU, reading only the rows it covers.
 
-    ``Cutout2D(hdu.data, ...)`` reads the whole image first; this reads
-    through ``hdu.section``, which astropy fetches row by row.
+    ``Cutout2D(hdu.data, ...)`` reads the whole image first.  For an
+    uncompressed image opened with :func:`open_fits`, this computes the byte
+    range of every row of the cutout and fetches them in the concurrent ranges
+    that :func:`helpers.ranges.plan_ranges` finds fastest for ``link``; for
+    tile-compressed images it reads through ``hdu.section``, which decompresses
+    only the tiles the cutout touches.  The result equals ``Cutout2D(hdu.data, ...)``.
 
     Parameters
     ----------
@@ -97,6 +172,9 @@ def cutout(hdu: Any, position: Any, size: Any, wcs: Any = None, **kwargs: Any) -
         Size of the cutout, as for :class:`astropy.nddata.Cutout2D`.
     wcs : astropy.wcs.WCS, optional
         Defaults to the WCS of ``hdu.header``.
+    link : helpers.ranges.Link, optional
+        Round trip, bandwidth and concurrency of the link (default
+        :data:`helpers.ranges.DEFAULT_LINK`: 30 ms, 50 MB/s, 64 at once).
     **kwargs
         Passed to :class:`~astropy.nddata.Cutout2D` (``mode``, ``fill_value``...).
 
@@ -122,7 +200,8 @@ def cutout(hdu: Any, position: Any, size: Any, wcs: Any = None, **kwargs: Any) -
     if wcs is None:
         wcs = WCS(hdu.header)
     try:
-        return Cutout2D(hdu.section, position=position, size=size, wcs=wcs, **kwargs)
+        data = _planned_section(hdu, link or DEFAULT_LINK)
+        return Cutout2D(data, position=position, size=size, wcs=wcs, **kwargs)
     except (NoOverlapError, ValueError) as exc:  # ValueError: off the projection (NaN pixels)
         raise CloudAccessError(f"the cutout at {position} does not overlap the image: {exc}") from exc
 

@@ -19,6 +19,7 @@ __all__ = ["s3_storage_options", "s3_client", "as_location", "CONNECT_TIMEOUT", 
 CONNECT_TIMEOUT = 10  # seconds
 READ_TIMEOUT = 60  # seconds between bytes, not for the whole transfer
 MAX_ATTEMPTS = 4  # botocore's standard retry mode: 5xx, throttling, resets
+MAX_CONNECTIONS = 64  # concurrent ranged GETs of a cutout (botocore's default pool is 10)
 DEFAULT_REGION = "us-east-1"
 
 # Measured on a 236x236 px cutout of a 67 MB image: s3fs's default 50 MiB
@@ -51,6 +52,7 @@ def _botocore_config(region: str | None) -> dict[str, Any]:
         "connect_timeout": CONNECT_TIMEOUT,
         "read_timeout": READ_TIMEOUT,
         "retries": {"max_attempts": MAX_ATTEMPTS, "mode": "standard"},
+        "max_pool_connections": MAX_CONNECTIONS,
         "region_name": region or DEFAULT_REGION,
     }
 

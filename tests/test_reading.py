@@ -13,6 +13,7 @@ from astropy.nddata import Cutout2D
 from astropy.wcs import WCS
 
 from helpers import CloudAccessError, CloudLocation, cutout, fetch_bytes, open_fits, transfer_stats
+from helpers.ranges import Link, plan_ranges
 
 BUCKET = "nasa-irsa-wise"
 KEY = "wise/allwise/images/p3am_cdd/08/0830/0830p227_ac51/0830p227_ac51-w1-int-3.fits"
@@ -29,21 +30,54 @@ def wise_object(s3_server, wise_like_file):
 def test_cutout_reads_only_the_rows_it_needs(s3, wise_object):
     size = wise_object.stat().st_size
     with open_fits(CloudLocation(BUCKET, KEY, "us-west-2")) as hdul:
+        header_stats = transfer_stats(hdul)
         result = cutout(hdul[0], CRAB, 0.0889 * u.deg)
         reported = transfer_stats(hdul)
+        data_start = hdul.fileinfo(0)["datLoc"]
     reference = Cutout2D(fits.getdata(wise_object), CRAB, 0.0889 * u.deg, wcs=WCS(fits.getheader(wise_object)))
     np.testing.assert_array_equal(result.data, reference.data)
+    assert result.data.dtype == reference.data.dtype
     assert result.data.shape == (233, 233)
     assert result.wcs.wcs.crpix.tolist() == reference.wcs.wcs.crpix.tolist()
 
+    # exactly the planned ranges over the cutout's rows, after the header's one read-ahead block
+    (rows, cols) = reference.slices_original
+    row_bytes = 2048 * 4
+    first = data_start + (rows.start * 2048 + cols.start) * 4
+    plan = plan_ranges(rows.start, rows.stop - rows.start, row_bytes, first, (cols.stop - cols.start) * 4)
     stats = s3.stats(BUCKET, KEY)
-    rows = result.data.shape[0]
-    row_span = rows * 2048 * 4  # the cutout's rows, whole, are the least a row-wise read can move
-    assert row_span <= stats.bytes < 6_000_000 < size
-    assert stats.bytes == sum(int(r.split("-")[1]) - int(r.split("=")[1].split("-")[0]) + 1 for r in stats.ranges)
-    assert 1 <= len(stats.ranges) <= 8
-    # fsspec's own counters, which the tutorials print, agree with what the server sent
+    assert stats.ranges[0] == f"bytes=0-{header_stats['bytes'] - 1}"
+    expected = [f"bytes={start}-{end - 1}" for start, end, _, _ in plan]
+    assert sorted(stats.ranges[1:], key=lambda r: int(r[6:].split("-")[0])) == expected  # concurrent: any order
+    span = (rows.stop - rows.start - 1) * row_bytes + (cols.stop - cols.start) * 4
+    planned = sum(end - start for start, end, _, _ in plan)
+    assert stats.bytes == header_stats["bytes"] + planned
+    assert result.data.nbytes < planned <= span < size / 5
+    assert 1 < len(plan) <= 64
+    # fsspec's counters plus the planned reads, which the tutorials print, agree with what the server sent
     assert reported == {"bytes": stats.bytes, "requests": len(stats.ranges), "size": size}
+
+
+def test_cutout_plan_follows_the_link(s3, wise_object):
+    """On a link with no latency cost, one range per row moves only the pixels."""
+    with open_fits(f"s3://{BUCKET}/{KEY}") as hdul:
+        result = cutout(hdul[0], CRAB, 0.0889 * u.deg, link=Link(latency=0.0, bandwidth=1e6, concurrency=16))
+    stats = s3.stats(BUCKET, KEY)
+    assert len(stats.ranges) == 1 + 233
+    assert stats.bytes - 1048582 == result.data.nbytes == 233 * 233 * 4
+
+
+def test_cutout_of_a_tile_compressed_image_reads_only_its_tiles(s3, tmp_path):
+    data = np.random.default_rng(1).normal(0, 100, (1000, 1200)).astype(np.int16)
+    path = tmp_path / "tiles.fits"
+    fits.HDUList([fits.PrimaryHDU(), fits.CompImageHDU(data, compression_type="RICE_1", tile_shape=(1, 1200))]
+                 ).writeto(path)
+    s3.create_bucket("stpubdata")
+    s3.put_file("stpubdata", "test/tiles.fits", path)
+    with open_fits("s3://stpubdata/test/tiles.fits", block_size=64 << 10) as hdul:
+        result = cutout(hdul[1], (600, 500), (50, 40))
+    np.testing.assert_array_equal(result.data, data[475:525, 580:620])
+    assert s3.stats("stpubdata", "test/tiles.fits").bytes < path.stat().st_size / 3
 
 
 def test_reading_hdu_data_moves_the_whole_image(s3, wise_object):
