@@ -1,7 +1,7 @@
 """Time ``.Z`` decompression (helpers vs unlzw3) and event binning (helpers vs numpy), in one run.
 
-Run: ``python benchmarks/decompress.py``.  Prints seconds and ratios; the inputs are
-generated deterministically (an events table like a ROSAT PSPC basic file, ~10 MB compressed).
+Part of ``benchmarks/run.py``; alone: ``python benchmarks/decompress.py``.  The inputs are
+generated deterministically (an events table like a ROSAT PSPC basic file, ~15 MB).
 """
 
 from __future__ import annotations
@@ -39,22 +39,35 @@ def _time(func, *args, **kwargs):
     return time.perf_counter() - start, result
 
 
-def main() -> None:
+def measure() -> list[dict]:
+    """One run of each; records in the benchmark's JSON schema (no requests or bytes here)."""
     raw = _events_file(650_000)
     packed = ncompress.compress(raw)
     t_helper, out_helper = _time(decompress_lzw, packed)
     t_unlzw3, out_unlzw3 = _time(unlzw3.unlzw, packed)
-    assert out_helper == out_unlzw3 == raw, "outputs differ"
-    print(f".Z decompression of {len(packed) / 1e6:.1f} MB into {len(raw) / 1e6:.1f} MB (identical output)")
-    print(f"  unlzw3 {t_unlzw3:.3f} s, helpers.decompress_lzw {t_helper:.3f} s: {t_unlzw3 / t_helper:.0f}x faster")
+    assert out_helper == out_unlzw3 == raw, "decompressed outputs differ"
 
     rng = np.random.default_rng(1)
     x, y = rng.normal(7680, 900, 10_000_000), rng.normal(7680, 900, 10_000_000)
     t_bin, (image, _) = _time(bin_events, x, y, 512)
     t_np, (reference, _, _) = _time(np.histogram2d, x, y, bins=512)
-    assert np.array_equal(image, reference.T)
-    print("binning 10^7 events into 512x512 (identical counts)")
-    print(f"  numpy.histogram2d {t_np:.3f} s, helpers.bin_events {t_bin:.3f} s: {t_np / t_bin:.1f}x faster")
+    assert np.array_equal(image, reference.T), "binned counts differ"
+
+    blank = {"latency_ms": None, "requests": None, "bytes": None, "peak_rss_bytes": None, "bytes_ratio": None}
+    return [
+        dict(blank, case="lzw", strategy="unlzw3", seconds=round(t_unlzw3, 4), time_ratio=round(t_unlzw3 / t_helper, 1),
+             input_bytes=len(packed), output_bytes=len(raw)),
+        dict(blank, case="lzw", strategy="helper", seconds=round(t_helper, 4), time_ratio=1.0,
+             input_bytes=len(packed), output_bytes=len(raw)),
+        dict(blank, case="binning", strategy="numpy", seconds=round(t_np, 4), time_ratio=round(t_np / t_bin, 1),
+             events=10_000_000),
+        dict(blank, case="binning", strategy="helper", seconds=round(t_bin, 4), time_ratio=1.0, events=10_000_000),
+    ]
+
+
+def main() -> None:
+    for record in measure():
+        print(f"{record['case']:8} {record['strategy']:8} {record['seconds']:.3f} s (x{record['time_ratio']})")
 
 
 if __name__ == "__main__":

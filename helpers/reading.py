@@ -8,6 +8,7 @@ range-read; :func:`fetch_bytes` fetches them whole, once, in one GET.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import time
 import weakref
@@ -21,7 +22,7 @@ from astropy.io.fits.hdu.image import Section
 from .cloud import CloudLocation
 from .errors import CloudAccessError
 from .ranges import DEFAULT_LINK, Link, plan_ranges
-from .s3 import MAX_ATTEMPTS, as_location, s3_client, s3_storage_options
+from .s3 import MAX_ATTEMPTS, SECTION_BLOCK_SIZE, as_location, s3_client, s3_storage_options
 
 __all__ = ["open_fits", "cutout", "fetch_bytes", "transfer_stats"]
 
@@ -37,7 +38,8 @@ def open_fits(target: CloudLocation | str, **storage_options: Any) -> fits.HDULi
     target : CloudLocation or str
         The file, as returned by :func:`helpers.cloud.cloud_uri`, or an ``s3://`` URI.
     **storage_options
-        Override :func:`helpers.s3.s3_storage_options`, e.g. ``block_size=4 << 20``.
+        Override :func:`helpers.s3.s3_storage_options`, e.g. ``block_size=4 << 20``
+        (the default 64 KiB read-ahead suits headers; :func:`cutout` plans its own reads).
 
     Returns
     -------
@@ -81,7 +83,7 @@ def transfer_stats(hdul: fits.HDUList) -> dict[str, int]:
     Examples
     --------
     >>> transfer_stats(hdul)   # doctest: +SKIP
-    {'bytes': 1048582, 'requests': 1, 'size': 67080960}
+    {'bytes': 65542, 'requests': 1, 'size': 67080960}
     """
     handle = _fsspec_file(hdul)
     cache = getattr(handle, "cache", None)
@@ -133,6 +135,21 @@ class _PlannedSection(Section):
         done_bytes, done_requests = _planned.get(self._handle, (0, 0))
         _planned[self._handle] = (done_bytes + sum(p[1] - p[0] for p in plan), done_requests + len(plan))
         return out
+
+
+@contextlib.contextmanager
+def _read_ahead(hdu: Any, block_size: int) -> Any:
+    """Temporarily read ahead at least ``block_size`` bytes per request on the HDU's fsspec file."""
+    cache = getattr(_fsspec_file(hdu), "cache", None)
+    old = getattr(cache, "blocksize", None)
+    if not block_size or old is None or old >= block_size:
+        yield
+        return
+    cache.blocksize = block_size
+    try:
+        yield
+    finally:
+        cache.blocksize = old
 
 
 def _planned_section(hdu: Any, link: Link) -> Any:
@@ -201,7 +218,8 @@ def cutout(hdu: Any, position: Any, size: Any, wcs: Any = None, *, link: Link | 
         wcs = WCS(hdu.header)
     try:
         data = _planned_section(hdu, link or DEFAULT_LINK)
-        return Cutout2D(data, position=position, size=size, wcs=wcs, **kwargs)
+        with _read_ahead(hdu, SECTION_BLOCK_SIZE if not isinstance(data, _PlannedSection) else 0):
+            return Cutout2D(data, position=position, size=size, wcs=wcs, **kwargs)
     except (NoOverlapError, ValueError) as exc:  # ValueError: off the projection (NaN pixels)
         raise CloudAccessError(f"the cutout at {position} does not overlap the image: {exc}") from exc
 

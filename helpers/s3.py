@@ -9,6 +9,7 @@ here ignore ``AWS_PROFILE`` and the ``~/.aws`` files.  Endpoints follow
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any
 
@@ -22,9 +23,12 @@ MAX_ATTEMPTS = 4  # botocore's standard retry mode: 5xx, throttling, resets
 MAX_CONNECTIONS = 64  # concurrent ranged GETs of a cutout (botocore's default pool is 10)
 DEFAULT_REGION = "us-east-1"
 
-# Measured on a 236x236 px cutout of a 67 MB image: s3fs's default 50 MiB
-# readahead moved 52.4 MB; 1 MiB blocks moved 5.2 MB in 5 requests.
-CUTOUT_BLOCK_SIZE = 1 << 20
+# Read-ahead blocks.  s3fs's default 50 MiB block moved 52.4 MB for a 236x236 px
+# cutout of a 67 MB image.  Headers need a few 2880-byte records: 64 KiB blocks
+# read them in one small request.  Reads through ``hdu.section`` (tile-compressed
+# images) go row by row, and 1 MiB blocks keep those to a few requests.
+HEADER_BLOCK_SIZE = 64 << 10
+SECTION_BLOCK_SIZE = 1 << 20
 
 
 # Session variables that would make botocore read the user's profile or AWS files.
@@ -35,8 +39,13 @@ _NO_USER_CONFIG = {
 }
 
 
+@functools.lru_cache(maxsize=1)
 def _aio_session() -> Any:
-    """An aiobotocore session for s3fs that ignores ``AWS_PROFILE`` and ``~/.aws``."""
+    """One aiobotocore session for s3fs that ignores ``AWS_PROFILE`` and ``~/.aws``.
+
+    Shared, so that botocore loads its service models once per process (a new
+    session costs 0.2-0.3 s) and s3fs can reuse its filesystem and connections.
+    """
     from aiobotocore.session import AioSession
 
     return AioSession(session_vars=dict(_NO_USER_CONFIG))
@@ -60,7 +69,7 @@ def _botocore_config(region: str | None) -> dict[str, Any]:
 def s3_storage_options(
     region: str | None = None,
     *,
-    block_size: int = CUTOUT_BLOCK_SIZE,
+    block_size: int = HEADER_BLOCK_SIZE,
     cache_type: str = "readahead",
 ) -> dict[str, Any]:
     """fsspec/s3fs options for anonymous range reads.
@@ -72,16 +81,20 @@ def s3_storage_options(
     --------
     >>> opts = s3_storage_options("us-west-2")
     >>> opts["anon"], opts["default_block_size"]
-    (True, 1048576)
+    (True, 65536)
     """
     config = _botocore_config(region)
-    region_name = config.pop("region_name")
+    client_kwargs = {"region_name": config.pop("region_name")}
+    # Named here so that s3fs's cached filesystems are per endpoint, not just per region.
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3")
+    if endpoint:
+        client_kwargs["endpoint_url"] = endpoint
     return {
         "anon": True,
         "session": _aio_session(),
         "default_block_size": block_size,
         "default_cache_type": cache_type,
-        "client_kwargs": {"region_name": region_name},
+        "client_kwargs": client_kwargs,
         "config_kwargs": config,
     }
 

@@ -14,6 +14,7 @@ can be injected to make loopback behave like a network link.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import threading
@@ -27,6 +28,7 @@ from urllib.parse import unquote
 
 __all__ = ["S3Server", "ObjectStats"]
 
+CONTROL = "/__local_archive__/"  # not a valid bucket name, so never an S3 path
 _RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _SEND_CHUNK = 256 << 10
 
@@ -191,6 +193,8 @@ class S3Server:
     def _wsgi(self, moto_app: Any) -> Any:
         def app(environ: dict, start_response: Any) -> Iterable[bytes]:
             cpu_start = time.thread_time()
+            if environ.get("PATH_INFO", "").startswith(CONTROL):
+                return self._control(environ, start_response)
             bucket, key = self._split_path(environ.get("PATH_INFO", "/"))
             rng = environ.get("HTTP_RANGE")
             self._count(bucket, key, 0, rng, new_request=True)
@@ -207,6 +211,29 @@ class S3Server:
             return self._metered(body, bucket, key, cpu_start)
 
         return app
+
+    def _control(self, environ: dict, start_response: Any) -> Iterable[bytes]:
+        """``/__local_archive__/{stats,reset,link}``: counters and link settings for another process."""
+        from urllib.parse import parse_qs
+
+        query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+        action = environ["PATH_INFO"][len(CONTROL):].strip("/")
+        if action == "reset":
+            self.reset_stats()
+        elif action == "link":
+            self.latency = float(query.get("latency", self.latency))
+            bandwidth = query.get("bandwidth")
+            if bandwidth is not None:
+                self.bandwidth = float(bandwidth) or None
+        elif action != "stats":
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [f"unknown control action {action!r}".encode()]
+        stats = self.stats(query.get("bucket", ""), query.get("key", "")) if "bucket" in query else self.totals()
+        body = json.dumps({"requests": stats.requests, "bytes": stats.bytes, "ranges": stats.ranges,
+                           "latency": self.latency, "bandwidth": self.bandwidth,
+                           "signed_requests": self.signed_requests}).encode()
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
 
     @staticmethod
     def _split_path(path: str) -> tuple[str, str]:
