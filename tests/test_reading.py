@@ -142,3 +142,25 @@ def test_transfer_stats_needs_an_fsspec_file(wise_like_file):
     with fits.open(wise_like_file) as hdul:
         with pytest.raises(CloudAccessError, match="open_fits"):
             transfer_stats(hdul)
+
+
+@pytest.mark.parametrize("mode", ["trim", "partial"])
+def test_cutout_at_the_image_edge_equals_cutout2d_of_the_data(s3, wise_object, mode):
+    with open_fits(f"s3://{BUCKET}/{KEY}") as hdul:
+        wcs = WCS(hdul[0].header)
+        corner = wcs.pixel_to_world(3, 2040)
+        result = cutout(hdul[0], corner, 0.02 * u.deg, mode=mode)
+    reference = Cutout2D(fits.getdata(wise_object), corner, 0.02 * u.deg, wcs=wcs, mode=mode)
+    np.testing.assert_array_equal(result.data, reference.data)
+    assert result.data.shape == reference.data.shape
+
+
+def test_cutout_of_an_integer_image(s3, tmp_path):
+    data = np.arange(300 * 500, dtype=np.int16).reshape(300, 500)
+    path = tmp_path / "ints.fits"
+    fits.PrimaryHDU(data).writeto(path)
+    s3.put_file(BUCKET, "wise/ints.fits", path)
+    with open_fits(f"s3://{BUCKET}/wise/ints.fits") as hdul:
+        result = cutout(hdul[0], (250, 150), (20, 30), wcs=None)
+    np.testing.assert_array_equal(result.data, data[140:160, 235:265])
+    assert result.data.dtype == np.dtype(">i2")
