@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -76,12 +76,16 @@ class CloudLocation:
     access : str
         ``"open"`` (anyone), ``"region"`` (only from inside the region),
         ``"restricted"`` (credentials needed) or ``"none"``.
+    https_url : str or None
+        The archive's HTTPS address of the same file, where known: readers fall
+        back to it when S3 refuses (403, 404).  Not part of equality.
     """
 
     bucket: str
     key: str
     region: str | None = None
     access: str = "open"
+    https_url: str | None = field(default=None, compare=False)
 
     @property
     def uri(self) -> str:
@@ -335,6 +339,20 @@ def cloud_uri(
     >>> cloud_uri(row).uri
     's3://nasa-irsa-wise/wise/x.fits'
     """
+    location = _resolve(record, provider, semantics, session)
+    url = access_url_of(record)
+    if location is not None and location.https_url is None and url and _is_file_url(url):
+        location = replace(location, https_url=url)
+    return location
+
+
+def _is_file_url(url: str) -> bool:
+    """An HTTPS address that serves the file itself, not a service answer."""
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and not parts.query and not parts.path.endswith("/")
+
+
+def _resolve(record: Any, provider: str, semantics: str, session: Any) -> CloudLocation | None:
     location = parse_cloud_access(_column(record, "cloud_access"), provider)
     if location is not None:
         return location

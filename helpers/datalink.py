@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from pyvo.dal import DALServiceError
 from pyvo.dal.adhoc import DATALINK_IVOID, DATALINK_MIME_TYPE, DatalinkQuery, DatalinkResults
+from pyvo.dal.exceptions import DALAccessError
 
+from . import http
 from .cloud import CloudLocation, _as_text, _column, _mirror_location, parse_cloud_access
 from .errors import CloudAccessError
 
@@ -43,8 +46,8 @@ def _id_ref(descriptor: Any) -> str | None:
 def _execute(query: DatalinkQuery, what: str) -> DatalinkResults:
     try:
         return query.execute(post=True)
-    except DALServiceError as exc:
-        raise CloudAccessError(f"DataLink request for {what} failed: {exc}") from exc
+    except DALAccessError as exc:  # HTTP failures and QUERY_STATUS=ERROR answers alike
+        raise CloudAccessError(f"DataLink request for {what} to {query.baseurl} failed: {exc}") from exc
 
 
 def datalink_of(record: Any, *, session: Any = None) -> DatalinkResults | None:
@@ -59,6 +62,7 @@ def datalink_of(record: Any, *, session: Any = None) -> DatalinkResults | None:
     >>> links = datalink_of(cxo_table[0])            # doctest: +SKIP
     >>> links.to_table()["semantics", "access_url"]  # doctest: +SKIP
     """
+    session = session or http.session()
     results = getattr(record, "_results", None)
     descriptor = _descriptor(results) if results is not None else None
     if descriptor is not None:
@@ -69,7 +73,7 @@ def datalink_of(record: Any, *, session: Any = None) -> DatalinkResults | None:
     if url and fmt.replace(" ", "").lower() == DATALINK_MIME_TYPE:
         try:
             return DatalinkResults.from_result_url(url, session=session)
-        except DALServiceError as exc:
+        except DALAccessError as exc:
             raise CloudAccessError(f"DataLink request to {url} failed: {exc}") from exc
     return None
 
@@ -147,8 +151,11 @@ def datalink_location(
     error = _as_text(_column(row, "error_message"))
     if error:
         raise CloudAccessError(f"DataLink error for {_as_text(_column(row, 'ID'))}: {error}")
-    location = parse_cloud_access(_column(row, "cloud_access"), provider)
-    return location or _mirror_location(_as_text(_column(row, "access_url")))
+    url = _as_text(_column(row, "access_url"))
+    location = parse_cloud_access(_column(row, "cloud_access"), provider) or _mirror_location(url)
+    if location is not None and url and location.https_url is None:
+        location = replace(location, https_url=url)
+    return location
 
 
 def iter_datalinks_by_row(results: Any, *, session: Any = None) -> Iterator[tuple[Any, DatalinkResults]]:
@@ -164,6 +171,7 @@ def iter_datalinks_by_row(results: Any, *, session: Any = None) -> Iterator[tupl
         An SIA, ObsCore or TAP result with a DataLink service descriptor, or
         whose rows' access URLs are DataLink documents.
     session : requests.Session, optional
+        Defaults to :func:`helpers.http.session` (timeouts, bounded retries).
 
     Examples
     --------
@@ -171,6 +179,7 @@ def iter_datalinks_by_row(results: Any, *, session: Any = None) -> Iterator[tupl
     ...     if row["obs_title"] == "Center Image":
     ...         print(datalink_location(links, access_url=row["access_url"]))
     """
+    session = session or http.session()
     descriptor = _descriptor(results)
     ref = _id_ref(descriptor) if descriptor is not None else None
     cache: dict[str, DatalinkResults] = {}

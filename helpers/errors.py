@@ -1,6 +1,6 @@
 """Errors raised by the helpers, so that callers can catch one family."""
 
-__all__ = ["CloudAccessError", "LZWError"]
+__all__ = ["CloudAccessError", "LZWError", "CloudFallbackWarning"]
 
 
 class CloudAccessError(ValueError):
@@ -12,3 +12,7 @@ class CloudAccessError(ValueError):
 
 class LZWError(ValueError):
     """Data are not valid Unix ``compress`` (``.Z``) data, or are truncated."""
+
+
+class CloudFallbackWarning(UserWarning):
+    """S3 refused a file (403, 404), so it was read from the archive's HTTPS copy instead."""

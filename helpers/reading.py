@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import time
+import warnings
 import weakref
 from typing import Any
 
@@ -20,7 +21,7 @@ from astropy.io.fits.hdu.base import BITPIX2DTYPE
 from astropy.io.fits.hdu.image import Section
 
 from .cloud import CloudLocation
-from .errors import CloudAccessError
+from .errors import CloudAccessError, CloudFallbackWarning
 from .ranges import DEFAULT_LINK, Link, plan_ranges
 from .s3 import MAX_ATTEMPTS, SECTION_BLOCK_SIZE, as_location, s3_client, s3_storage_options
 
@@ -58,8 +59,22 @@ def open_fits(target: CloudLocation | str, **storage_options: Any) -> fits.HDULi
     options = s3_storage_options(location.region, **storage_options)
     try:
         return fits.open(location.uri, use_fsspec=True, fsspec_kwargs=options, lazy_load_hdus=True)
+    except (FileNotFoundError, PermissionError) as exc:
+        if not location.https_url:
+            raise CloudAccessError(f"S3 refused {location.uri}: {exc}") from exc
+        _warn_fallback(location, exc)
+        try:
+            return fits.open(location.https_url, use_fsspec=True, lazy_load_hdus=True,
+                             fsspec_kwargs={"block_size": options["default_block_size"]})
+        except (OSError, ValueError) as https_exc:
+            raise CloudAccessError(f"could not open {location.https_url} either: {https_exc}") from https_exc
     except (OSError, ValueError) as exc:
         raise CloudAccessError(f"could not open {location.uri} as FITS: {exc}") from exc
+
+
+def _warn_fallback(location: CloudLocation, cause: Exception) -> None:
+    warnings.warn(f"S3 refused {location.uri} ({cause}); reading the archive's HTTPS copy "
+                  f"{location.https_url} instead", CloudFallbackWarning, stacklevel=3)
 
 
 # Bytes and requests of planned range reads, per fsspec file (they bypass the file's cache).
@@ -244,8 +259,13 @@ def fetch_bytes(target: CloudLocation | str, *, progress: bool | None = None) ->
     Raises
     ------
     CloudAccessError
-        Naming the URI, when the object is missing, refused, or the transfer
-        keeps failing after the retries.
+        Naming the URI, when the object is missing or refused (and there is no
+        HTTPS copy to fall back to), or the transfer keeps failing after the retries.
+
+    Warns
+    -----
+    CloudFallbackWarning
+        When S3 refused the object (403, 404) and its ``https_url`` was read instead.
 
     Examples
     --------
@@ -260,9 +280,13 @@ def fetch_bytes(target: CloudLocation | str, *, progress: bool | None = None) ->
     for attempt in range(MAX_ATTEMPTS):
         try:
             response = client.get_object(Bucket=location.bucket, Key=location.key)
-            return _read_body(response, location, progress)
+            return _read_body(response, location.key, progress)
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "?")
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if status in (403, 404) and location.https_url:
+                _warn_fallback(location, exc)
+                return _fetch_https(location.https_url, progress)
             raise CloudAccessError(f"S3 refused {location.uri}: {code} {exc}") from exc
         except BotoCoreError as exc:  # truncated body, reset connection, timeout
             last_error = exc
@@ -270,7 +294,43 @@ def fetch_bytes(target: CloudLocation | str, *, progress: bool | None = None) ->
     raise CloudAccessError(f"could not fetch {location.uri} after {MAX_ATTEMPTS} tries: {last_error}")
 
 
-def _read_body(response: dict, location: CloudLocation, progress: bool | None) -> bytes:
+def _fetch_https(url: str, progress: bool | None) -> bytes:
+    import requests
+
+    from . import http
+
+    last_error: Exception | None = None
+    for attempt in range(MAX_ATTEMPTS):
+        try:
+            with http.session().get(url, stream=True) as response:
+                if response.status_code != 200:
+                    raise CloudAccessError(f"{url} answered {response.status_code} {response.reason}")
+                return _read_body({"ContentLength": response.headers.get("Content-Length"),
+                                   "Body": _StreamingBody(response)}, url.rsplit("/", 1)[-1], progress)
+        except (requests.RequestException, _ShortBody) as exc:
+            last_error = exc
+            time.sleep(min(0.2 * 2**attempt, 2.0))
+    raise CloudAccessError(f"could not fetch {url} after {MAX_ATTEMPTS} tries: {last_error}")
+
+
+class _ShortBody(Exception):
+    pass
+
+
+class _StreamingBody:
+    """botocore's StreamingBody interface over a requests response."""
+
+    def __init__(self, response: Any):
+        self._response = response
+
+    def read(self) -> bytes:
+        return self._response.content
+
+    def iter_chunks(self, size: int) -> Any:
+        return self._response.iter_content(size)
+
+
+def _read_body(response: dict, name: str, progress: bool | None) -> bytes:
     size = int(response.get("ContentLength") or 0)
     body = response["Body"]
     if progress is None:
@@ -279,18 +339,18 @@ def _read_body(response: dict, location: CloudLocation, progress: bool | None) -
     if not progress:
         buffer.write(body.read())
     else:
-        import warnings
-
         with warnings.catch_warnings():  # without ipywidgets, tqdm.auto warns and falls back to text
             warnings.simplefilter("ignore")
             from tqdm.auto import tqdm
 
-        with tqdm(total=size, unit="B", unit_scale=True, desc=location.key.rsplit("/", 1)[-1]) as bar:
+        with tqdm(total=size, unit="B", unit_scale=True, desc=name.rsplit("/", 1)[-1]) as bar:
             for chunk in body.iter_chunks(_CHUNK):
                 buffer.write(chunk)
                 bar.update(len(chunk))
     data = buffer.getvalue()
     if size and len(data) != size:
+        if isinstance(body, _StreamingBody):
+            raise _ShortBody(f"{len(data)} of {size} bytes")
         from botocore.exceptions import IncompleteReadError
 
         raise IncompleteReadError(actual_bytes=len(data), expected_bytes=size)

@@ -9,6 +9,7 @@ gets a 404 that names the host and path, so a missing stand-in is obvious.
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -42,6 +43,33 @@ class LoopbackHTTPServer:
         self._routes: list[tuple[str, str, Handler]] = []
         self.hits: Counter[str] = Counter()
         self._server: Any = None
+        self._faults: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+
+    def inject(self, kind: str, *, host: str, prefix: str = "/", count: int = 1, seconds: float = 5.0) -> None:
+        """Make the next ``count`` requests to ``host`` (paths under ``prefix``) fail.
+
+        ``kind`` is ``"500"``, ``"503"``, ``"slow"`` (answer after ``seconds``),
+        ``"reset"`` (close the connection with a TCP reset) or ``"votable-error"``
+        (a VOTable with ``INFO name="QUERY_STATUS" value="ERROR"``).
+        """
+        if kind not in ("500", "503", "slow", "reset", "votable-error"):
+            raise ValueError(f"unknown fault {kind!r}")
+        with self._lock:
+            self._faults.append({"kind": kind, "host": host.lower(), "prefix": prefix, "count": count,
+                                 "seconds": seconds})
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def _take_fault(self, host: str, path: str) -> dict[str, Any] | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault["count"] > 0 and fault["host"] == host.lower() and path.startswith(fault["prefix"]):
+                    fault["count"] -= 1
+                    return dict(fault)
+        return None
 
     def route(self, host: str, prefix: str, handler: Handler) -> None:
         """Answer ``host`` requests whose path starts with ``prefix``; longest prefix wins."""
@@ -73,6 +101,12 @@ class LoopbackHTTPServer:
         host, _, rest = request.path.lstrip("/").partition("/")
         path = "/" + rest
         self.hits[f"{host}{path}"] += 1
+        fault = self._take_fault(host, path)
+        if fault is not None and fault["kind"] == "slow":
+            time.sleep(fault["seconds"])  # then answer as usual, too late for the client
+        elif fault is not None:
+            response = _fault_response(fault, environ)
+            return [] if response is None else response(environ, start_response)
         for route_host, prefix, handler in self._routes:
             if host.lower() == route_host and path.startswith(prefix):
                 try:
@@ -84,3 +118,16 @@ class LoopbackHTTPServer:
         message = f"the local archive does not serve {host}{path}"
         status = f"404 Not served by the local archive: {host}"
         return Response(message, status=status, content_type="text/plain")(environ, start_response)
+
+
+def _fault_response(fault: dict[str, Any], environ: dict) -> Response | None:
+    from .s3server import _reset
+    from .votables import error_votable
+
+    kind = fault["kind"]
+    if kind == "reset":
+        _reset(environ)
+        return None
+    if kind == "votable-error":
+        return Response(error_votable("Injected service failure"), content_type="text/xml")
+    return Response(f"injected {kind}", status=int(kind))

@@ -1,0 +1,155 @@
+"""The fault matrix: every public reading helper, against the local archive's injected faults.
+
+Each case either succeeds (after a retry or the HTTPS fallback) with the file's exact bytes,
+or raises CloudAccessError naming the URI or service, within a bounded time.  Timeouts are
+shortened so that "slow" faults are decided in seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+import astropy.units as u
+import numpy as np
+import pytest
+import pyvo
+from astropy.coordinates import SkyCoord
+from astropy.io import fits
+from astropy.nddata import Cutout2D
+from astropy.wcs import WCS
+
+import helpers.http
+import helpers.s3
+from helpers import CloudAccessError, cloud_uri, cutout, fetch_bytes, open_fits
+from helpers.cloud import CloudLocation
+from helpers.errors import CloudFallbackWarning
+from helpers.local_archive.data import CRAB
+
+TIMEOUT = 1.5  # seconds, for this module
+GIVE_UP = 40.0  # the longest any case may take to fail
+
+
+@pytest.fixture
+def faulty(archive, monkeypatch):
+    monkeypatch.setattr(helpers.s3, "READ_TIMEOUT", TIMEOUT)
+    monkeypatch.setattr(helpers.s3, "CONNECT_TIMEOUT", TIMEOUT)
+    monkeypatch.setattr(helpers.http, "READ_TIMEOUT", TIMEOUT)
+    helpers.http.session.cache_clear()
+    yield archive
+    archive.s3.clear_faults()
+    archive.http.clear_faults()
+    helpers.http.session.cache_clear()
+
+
+def _product(archive, suffix):
+    return next(p for p in archive.products if p.key.endswith(suffix))
+
+
+def _md5(data: bytes) -> str:
+    return hashlib.md5(data).hexdigest()  # noqa: S324 - a checksum, not security
+
+
+S3_TRANSIENT = ["500", "503", "slow", "truncate", "reset"]
+
+
+@pytest.mark.parametrize("kind", S3_TRANSIENT)
+def test_fetch_bytes_recovers_from_a_transient_fault(faulty, kind):
+    product = _product(faulty, "acisf13139N002_cntr_img2.fits.gz")
+    faulty.s3.inject(kind, key=product.key, count=1, seconds=TIMEOUT * 2, methods=("GET",))
+    began = time.monotonic()
+    data = fetch_bytes(product.uri)
+    assert _md5(data) == _md5(product.path.read_bytes())
+    assert time.monotonic() - began < GIVE_UP
+    assert faulty.s3.stats(product.bucket, product.key).requests >= 2  # the fault, then the retry
+
+
+@pytest.mark.parametrize("kind", S3_TRANSIENT)
+def test_cutout_recovers_from_a_transient_fault(faulty, kind):
+    product = _product(faulty, "-w1-int-3.fits")
+    crab = SkyCoord(*CRAB, unit="deg")
+    with open_fits(product.uri) as hdul:
+        faulty.s3.inject(kind, key=product.key, count=1, seconds=TIMEOUT * 2, methods=("GET",))
+        began = time.monotonic()
+        result = cutout(hdul[0], crab, 0.0889 * u.deg)
+        assert time.monotonic() - began < GIVE_UP
+        wcs = WCS(hdul[0].header)
+    with fits.open(product.path) as local:
+        expected = Cutout2D(local[0].data, crab, 0.0889 * u.deg, wcs=wcs)
+    np.testing.assert_array_equal(result.data, expected.data)
+
+
+@pytest.mark.parametrize("kind", ["500", "503", "reset"])
+def test_a_persistent_fault_is_a_clear_error_in_bounded_time(faulty, kind):
+    product = _product(faulty, "acisf13140N002_full_img2.fits.gz")
+    faulty.s3.inject(kind, key=product.key, count=1000)
+    began = time.monotonic()
+    with pytest.raises(CloudAccessError, match=product.key.rsplit("/", 1)[-1]):
+        fetch_bytes(product.uri)
+    assert time.monotonic() - began < GIVE_UP
+    with pytest.raises(CloudAccessError, match=product.key.rsplit("/", 1)[-1]):
+        open_fits(product.uri)
+    assert time.monotonic() - began < 2 * GIVE_UP
+
+
+@pytest.mark.parametrize("kind", ["403", "404"])
+def test_refusals_without_an_https_copy_are_errors(faulty, kind):
+    product = _product(faulty, "acisf13139N002_full_img2.fits.gz")
+    faulty.s3.inject(kind, key=product.key, count=10)
+    with pytest.raises(CloudAccessError, match=rf"S3 refused s3://nasa-heasarc/.*full_img2\.fits\.gz"):
+        fetch_bytes(product.uri)
+    with pytest.raises(CloudAccessError, match="full_img2.fits.gz"):
+        open_fits(product.uri)
+
+
+@pytest.mark.parametrize("kind", ["403", "404"])
+def test_refusals_fall_back_to_the_https_copy_with_a_warning(faulty, kind):
+    product = _product(faulty, "acisf13139N002_full_img2.fits.gz")
+    location = CloudLocation(product.bucket, product.key, product.region, https_url=product.https_url)
+    faulty.s3.inject(kind, key=product.key, count=10)
+    with pytest.warns(CloudFallbackWarning, match="reading the archive's HTTPS copy"):
+        data = fetch_bytes(location)
+    assert _md5(data) == _md5(product.path.read_bytes())
+    wise = _product(faulty, "-w2-int-3.fits")
+    wise_location = CloudLocation(wise.bucket, wise.key, wise.region, https_url=wise.https_url)
+    faulty.s3.inject(kind, key=wise.key, count=10)
+    with pytest.warns(CloudFallbackWarning):
+        with open_fits(wise_location) as hdul:
+            assert hdul[0].header["COADDID"] == "0830p227_ac51"
+            part = cutout(hdul[0], SkyCoord(*CRAB, unit="deg"), 0.02 * u.deg)
+    with fits.open(wise.path) as local:
+        np.testing.assert_array_equal(part.data, local[0].data[part.slices_original])
+
+
+def test_cloud_uri_records_the_https_copy(faulty):
+    rows = pyvo.dal.SIAService("https://irsa.ipac.caltech.edu/ibe/sia/wise/allwise/p3am_cdd?").search(
+        pos=SkyCoord(*CRAB, unit="deg"), size=0.01)
+    location = cloud_uri(rows[0])
+    assert location.https_url == rows[0]["sia_url"]
+
+
+def _chandra_rows():
+    services = pyvo.registry.search(servicetype="sia", keywords="chandra heasarc")
+    return services[0].search(pos=SkyCoord(*CRAB, unit="deg"), size=0.04445, FORMAT="image/fits")
+
+
+@pytest.mark.parametrize("kind", ["500", "503", "reset", "slow"])
+def test_datalink_recovers_from_a_transient_fault(faulty, kind):
+    rows = _chandra_rows()
+    faulty.http.inject(kind, host="heasarc.gsfc.nasa.gov", prefix="/xamin/vo/datalink", count=1,
+                       seconds=TIMEOUT * 2)
+    began = time.monotonic()
+    location = cloud_uri(rows[0])
+    assert location.key.endswith("acisf13139N002_cntr_img2.fits.gz")
+    assert time.monotonic() - began < GIVE_UP
+
+
+@pytest.mark.parametrize("kind", ["500", "slow", "votable-error"])
+def test_datalink_persistent_fault_is_a_clear_error(faulty, kind):
+    rows = _chandra_rows()
+    faulty.http.inject(kind, host="heasarc.gsfc.nasa.gov", prefix="/xamin/vo/datalink", count=1000,
+                       seconds=TIMEOUT * 2)
+    began = time.monotonic()
+    with pytest.raises(CloudAccessError, match="DataLink request .*heasarc.gsfc.nasa.gov/xamin/vo/datalink"):
+        cloud_uri(rows[0])
+    assert time.monotonic() - began < GIVE_UP
