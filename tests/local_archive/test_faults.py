@@ -96,7 +96,7 @@ def test_a_persistent_fault_is_a_clear_error_in_bounded_time(faulty, kind):
 def test_refusals_without_an_https_copy_are_errors(faulty, kind):
     product = _product(faulty, "acisf13139N002_full_img2.fits.gz")
     faulty.s3.inject(kind, key=product.key, count=10)
-    with pytest.raises(CloudAccessError, match=rf"S3 refused s3://nasa-heasarc/.*full_img2\.fits\.gz"):
+    with pytest.raises(CloudAccessError, match=r"S3 refused s3://nasa-heasarc/.*full_img2\.fits\.gz"):
         fetch_bytes(product.uri)
     with pytest.raises(CloudAccessError, match="full_img2.fits.gz"):
         open_fits(product.uri)
