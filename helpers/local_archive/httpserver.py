@@ -17,6 +17,8 @@ from typing import Any
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+from .faults import FaultQueue, reset_connection
+
 __all__ = ["LoopbackHTTPServer", "QuietHandler", "Request", "Response"]
 
 Handler = Callable[[Request, str], Response]
@@ -43,8 +45,7 @@ class LoopbackHTTPServer:
         self._routes: list[tuple[str, str, Handler]] = []
         self.hits: Counter[str] = Counter()
         self._server: Any = None
-        self._faults: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
+        self.faults = FaultQueue(("500", "503", "slow", "reset", "votable-error"))
 
     def inject(self, kind: str, *, host: str, prefix: str = "/", count: int = 1, seconds: float = 5.0) -> None:
         """Make the next ``count`` requests to ``host`` (paths under ``prefix``) fail.
@@ -53,23 +54,10 @@ class LoopbackHTTPServer:
         ``"reset"`` (close the connection with a TCP reset) or ``"votable-error"``
         (a VOTable with ``INFO name="QUERY_STATUS" value="ERROR"``).
         """
-        if kind not in ("500", "503", "slow", "reset", "votable-error"):
-            raise ValueError(f"unknown fault {kind!r}")
-        with self._lock:
-            self._faults.append({"kind": kind, "host": host.lower(), "prefix": prefix, "count": count,
-                                 "seconds": seconds})
+        self.faults.add(kind, count, seconds, lambda h, p: h.lower() == host.lower() and p.startswith(prefix))
 
     def clear_faults(self) -> None:
-        with self._lock:
-            self._faults.clear()
-
-    def _take_fault(self, host: str, path: str) -> dict[str, Any] | None:
-        with self._lock:
-            for fault in self._faults:
-                if fault["count"] > 0 and fault["host"] == host.lower() and path.startswith(fault["prefix"]):
-                    fault["count"] -= 1
-                    return dict(fault)
-        return None
+        self.faults.clear()
 
     def route(self, host: str, prefix: str, handler: Handler) -> None:
         """Answer ``host`` requests whose path starts with ``prefix``; longest prefix wins."""
@@ -101,11 +89,11 @@ class LoopbackHTTPServer:
         host, _, rest = request.path.lstrip("/").partition("/")
         path = "/" + rest
         self.hits[f"{host}{path}"] += 1
-        fault = self._take_fault(host, path)
-        if fault is not None and fault["kind"] == "slow":
-            time.sleep(fault["seconds"])  # then answer as usual, too late for the client
+        fault = self.faults.take(host, path)
+        if fault is not None and fault.kind == "slow":
+            time.sleep(fault.seconds)  # then answer as usual, too late for the client
         elif fault is not None:
-            response = _fault_response(fault, environ)
+            response = _fault_response(fault.kind, environ)
             return [] if response is None else response(environ, start_response)
         for route_host, prefix, handler in self._routes:
             if host.lower() == route_host and path.startswith(prefix):
@@ -120,13 +108,11 @@ class LoopbackHTTPServer:
         return Response(message, status=status, content_type="text/plain")(environ, start_response)
 
 
-def _fault_response(fault: dict[str, Any], environ: dict) -> Response | None:
-    from .s3server import _reset
+def _fault_response(kind: str, environ: dict) -> Response | None:
     from .votables import error_votable
 
-    kind = fault["kind"]
     if kind == "reset":
-        _reset(environ)
+        reset_connection(environ)
         return None
     if kind == "votable-error":
         return Response(error_votable("Injected service failure"), content_type="text/xml")

@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from .faults import FaultQueue, reset_connection
+
 __all__ = ["S3Server", "ObjectStats"]
 
 CONTROL = "/__local_archive__/"  # not a valid bucket name, so never an S3 path
@@ -79,7 +81,7 @@ class S3Server:
         self._stats: dict[tuple[str, str], ObjectStats] = defaultdict(ObjectStats)
         self._lock = threading.Lock()
         self.signed_requests = 0  # requests carrying a signature or credentials, since the last reset
-        self._faults: list[dict[str, Any]] = []
+        self.faults = FaultQueue((*_FAULT_STATUS, "slow", "truncate", "reset"))
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self._client: Any = None
@@ -170,22 +172,10 @@ class S3Server:
         ``"slow"`` (answer after ``seconds``), ``"truncate"`` (send half the body of
         a GET, then close) or ``"reset"`` (close the connection with a TCP reset).
         """
-        if kind not in _FAULT_STATUS and kind not in ("slow", "truncate", "reset"):
-            raise ValueError(f"unknown fault {kind!r}")
-        with self._lock:
-            self._faults.append({"kind": kind, "key": key, "count": count, "seconds": seconds, "methods": methods})
+        self.faults.add(kind, count, seconds, lambda method, k: method in methods and key in (None, k))
 
     def clear_faults(self) -> None:
-        with self._lock:
-            self._faults.clear()
-
-    def _take_fault(self, method: str, key: str) -> dict[str, Any] | None:
-        with self._lock:
-            for fault in self._faults:
-                if fault["count"] > 0 and method in fault["methods"] and fault["key"] in (None, key):
-                    fault["count"] -= 1
-                    return dict(fault)
-        return None
+        self.faults.clear()
 
     # --- counters -------------------------------------------------------------------
 
@@ -231,23 +221,24 @@ class S3Server:
                     self.signed_requests += 1
             if self.latency:
                 time.sleep(self.latency)
-            fault = self._take_fault(environ["REQUEST_METHOD"], key) if key else None
-            if fault is not None and fault["kind"] in _FAULT_STATUS:
-                status, code = _FAULT_STATUS[fault["kind"]]
+            fault = self.faults.take(environ["REQUEST_METHOD"], key) if key else None
+            kind = fault.kind if fault is not None else None
+            if kind in _FAULT_STATUS:
+                status, code = _FAULT_STATUS[kind]
                 start_response(status, [("Content-Type", "application/xml")])
                 injected = _error_xml(code, "injected by the local archive")
                 return [] if environ["REQUEST_METHOD"] == "HEAD" else [injected]
-            if fault is not None and fault["kind"] == "reset":
-                _reset(environ)
+            if kind == "reset":
+                reset_connection(environ)
                 return []
-            if fault is not None and fault["kind"] == "slow":
-                time.sleep(fault["seconds"])
+            if kind == "slow":
+                time.sleep(fault.seconds)
             found = self._files.get((bucket, key))
             if environ["REQUEST_METHOD"] == "GET" and found is not None and not environ.get("QUERY_STRING"):
                 body = self._serve_file(found, rng, start_response)
             else:
                 body = moto_app(environ, start_response)
-            if fault is not None and fault["kind"] == "truncate" and environ["REQUEST_METHOD"] == "GET":
+            if kind == "truncate" and environ["REQUEST_METHOD"] == "GET":
                 body = _truncated(body, environ)
             return self._metered(body, bucket, key, cpu_start)
 
@@ -328,23 +319,12 @@ _FAULT_STATUS = {
 }
 
 
-def _reset(environ: dict) -> None:
-    """Close the client's connection with a TCP reset (SO_LINGER 0), before any response."""
-    import socket
-    import struct
-
-    sock = environ.get("werkzeug.socket")
-    if sock is not None:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        sock.close()
-
-
 def _truncated(body: Iterable[bytes], environ: dict) -> Iterable[bytes]:
     """Send about half of a body whose full length was announced, then drop the connection."""
     chunks = list(body)
     data = b"".join(chunks)
     yield data[: len(data) // 2]
-    _reset(environ)
+    reset_connection(environ)
 
 
 def _is_signed(environ: dict) -> bool:
