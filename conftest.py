@@ -8,6 +8,7 @@ fails when the notebook took longer than the budget in its front matter::
 
     tutorial:
       budget_seconds: {local: 300, live: 900}
+      local_only: false   # true: skipped with --archive=live
 
 ``--archive=live`` runs them against the real archives instead (those items are
 marked ``remote_data``, so they also need ``--remote-data=any``).
@@ -79,8 +80,11 @@ class MystNotebook(pytest.File):
             raise pytest.fail(f"{self.path} has no code cells: use ```{{code-cell}} ipython3 fences", pytrace=False)
         if kernel != "python3":
             raise pytest.fail(f"{self.path} needs a kernelspec named python3 (found {kernel!r})", pytrace=False)
-        budget = notebook.metadata.get("tutorial", {}).get("budget_seconds", {})
+        settings = notebook.metadata.get("tutorial", {})
+        budget = settings.get("budget_seconds", {})
         mode = self.config.getoption("archive")
+        if mode == "live" and settings.get("local_only"):
+            return  # checks of the local archive itself, meaningless against the live archives
         if mode not in budget:
             raise pytest.fail(f"{self.path} declares no tutorial.budget_seconds.{mode} in its front matter",
                               pytrace=False)
