@@ -44,6 +44,12 @@ def pytest_configure(config):
         os.environ[name] = str(path)
     # botocore must never ask the EC2 metadata service (a non-loopback address) for anything.
     os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+    # Offline runs: any lookup of, or connection to, a non-loopback host from this process fails
+    # loudly, naming the host (kernels get the same guard from the local archive's startup file).
+    if config.getoption("remote_data", "none") == "none" and config.getoption("archive") == "local":
+        from helpers.local_archive import redirect
+
+        redirect.guard_sockets()
 
 
 def pytest_collect_file(parent, file_path):

@@ -146,3 +146,15 @@ def test_a_notebook_cell_calling_an_unserved_host_fails_naming_it(local_archive,
             client.execute()
         host = "192.0.2.10" if name == "address" else "unserved.example.net"
         assert host in str(info.value), (name, str(info.value)[-500:])
+
+
+def test_the_test_process_itself_refuses_non_loopback_hosts():
+    """conftest.py guards offline runs: an accidental lookup fails naming the host, and sends nothing."""
+    import socket
+
+    from helpers.local_archive.redirect import NonLoopbackError
+
+    with pytest.raises(NonLoopbackError, match="nasa-irsa-wise.s3.us-west-2.amazonaws.com"):
+        socket.getaddrinfo("nasa-irsa-wise.s3.us-west-2.amazonaws.com", 443)
+    with pytest.raises(NonLoopbackError, match="192.0.2.1"):
+        socket.create_connection(("192.0.2.1", 443), timeout=1)
