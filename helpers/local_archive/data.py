@@ -446,8 +446,11 @@ def _rosat_products() -> list[Product]:
 
 def build_holdings(root: Path | None = None) -> list[Product]:
     """Every product of the local archive, generated into ``root`` if not cached yet."""
+    from .catalogs import allwise_catalog_products  # it builds on this module
+
     root = root or cache_dir()
-    products = _wise_products() + _ps1_products() + _chandra_products() + _rosat_products()
+    products = (_wise_products() + _ps1_products() + _chandra_products() + _rosat_products()
+                + allwise_catalog_products())
     for product in products:
         product.path = root / product.bucket / product.key
         if not product.path.exists():
