@@ -32,7 +32,7 @@ class IrsaSia:
     """``https://irsa.ipac.caltech.edu/ibe/sia/wise/allwise/p3am_cdd?POS=..&SIZE=..``."""
 
     def __init__(self, products: list[Product]):
-        self.tiles = [p for p in products if p.archive == "irsa"]
+        self.tiles = [p for p in products if p.archive == "irsa" and "band" in p.meta]
 
     def register(self, server) -> None:
         server.route("irsa.ipac.caltech.edu", SIA_PATH, self.handle)

@@ -16,9 +16,9 @@ import socket
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["install", "uninstall", "rewrite", "guard_sockets", "NonLoopbackError"]
+__all__ = ["install", "uninstall", "rewrite", "guard_sockets", "unguard_sockets", "NonLoopbackError"]
 
-_state: dict[str, Any] = {"base": None, "originals": []}
+_state: dict[str, Any] = {"base": None, "originals": [], "guard": []}
 
 
 class NonLoopbackError(ConnectionRefusedError):
@@ -46,9 +46,9 @@ def rewrite(url: str) -> str:
     return urlunsplit((local.scheme, local.netloc, f"/{parts.hostname}{parts.path or '/'}", parts.query, ""))
 
 
-def _patch(owner: Any, name: str, make: Any) -> None:
+def _patch(owner: Any, name: str, make: Any, kind: str = "originals") -> None:
     original = getattr(owner, name)
-    _state["originals"].append((owner, name, original))
+    _state[kind].append((owner, name, original))
     setattr(owner, name, make(original))
 
 
@@ -102,11 +102,18 @@ def install(base_url: str) -> None:
 
 
 def uninstall() -> None:
-    """Undo :func:`install` and :func:`guard_sockets`."""
+    """Undo :func:`install` (the socket guard stays; see :func:`unguard_sockets`)."""
     while _state["originals"]:
         owner, name, original = _state["originals"].pop()
         setattr(owner, name, original)
     _state["base"] = None
+
+
+def unguard_sockets() -> None:
+    """Undo :func:`guard_sockets`."""
+    while _state["guard"]:
+        owner, name, original = _state["guard"].pop()
+        setattr(owner, name, original)
 
 
 def guard_sockets() -> None:
@@ -129,6 +136,8 @@ def guard_sockets() -> None:
 
         return connect
 
-    _patch(socket, "getaddrinfo", make_getaddrinfo)
-    _patch(socket.socket, "connect", make_connect)
-    _patch(socket.socket, "connect_ex", make_connect)
+    if _state["guard"]:
+        return  # already guarded
+    _patch(socket, "getaddrinfo", make_getaddrinfo, "guard")
+    _patch(socket.socket, "connect", make_connect, "guard")
+    _patch(socket.socket, "connect_ex", make_connect, "guard")
