@@ -13,6 +13,7 @@ from .files import FileTree
 from .heasarc import HeasarcChandra
 from .httpserver import LoopbackHTTPServer
 from .irsa import IrsaSia
+from .irsa_sia2 import IrsaSia2
 from .mast import MastPortal
 from .names import register_names
 from .registry import obscore_service, registry_service
@@ -60,8 +61,10 @@ class LocalArchive:
         for product in self.products:
             self.s3.put_file(product.bucket, product.key, product.path, product.content_type)
         self.http.start()
-        for service in (IrsaSia(self.products), HeasarcChandra(self.products), MastPortal(self.products),
-                        registry_service(), obscore_service(self.products), FileTree(self.products)):
+        services = (IrsaSia(self.products), IrsaSia2(self.products), HeasarcChandra(self.products),
+                    MastPortal(self.products), registry_service(), obscore_service(self.products),
+                    FileTree(self.products))
+        for service in services:
             service.register(self.http)
         register_names(self.http)
         self.s3.reset_stats()

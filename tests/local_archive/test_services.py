@@ -158,3 +158,20 @@ def test_the_test_process_itself_refuses_non_loopback_hosts():
         socket.getaddrinfo("nasa-irsa-wise.s3.us-west-2.amazonaws.com", 443)
     with pytest.raises(NonLoopbackError, match="192.0.2.1"):
         socket.create_connection(("192.0.2.1", 443), timeout=1)
+
+
+def test_irsa_sia2_through_pyvo_and_astroquery(archive):
+    from astroquery.ipac.irsa import Irsa
+
+    sia2 = pyvo.dal.SIA2Service("https://irsa.ipac.caltech.edu/SIA")  # reads /SIA/capabilities first
+    results = sia2.search(pos=(CRAB[0] * u.deg, CRAB[1] * u.deg, 0.01 * u.deg), collection="wise_allwise")
+    table = results.to_table()
+    assert len(table.colnames) == 51 and table.colnames[-3:] == ["cloud_access", "o_ucd", "upload_row_id"]
+    assert sorted(table["energy_bandpassname"]) == ["W1", "W2", "W3", "W4"]
+    assert cloud_uri(results[0]).bucket == "nasa-irsa-wise"
+    assert len(sia2.search(pos=(200 * u.deg, -40 * u.deg, 0.01 * u.deg))) == 0
+
+    table = Irsa.query_sia(pos=(CRAB_POS, 0.01 * u.deg), collection="wise_allwise")
+    science = table[table["dataproduct_subtype"] == "science"]
+    assert {cloud_uri(row).key.rsplit("/", 1)[-1] for row in science} == {
+        f"0830p227_ac51-w{b}-int-3.fits" for b in (1, 2, 3, 4)}
