@@ -10,7 +10,7 @@ from pathlib import Path
 from . import redirect
 from .data import Product, build_holdings
 from .files import FileTree
-from .heasarc import HeasarcChandra
+from .heasarc import HeasarcChandra, heasarc_tap
 from .httpserver import LoopbackHTTPServer
 from .irsa import IrsaSia
 from .irsa_sia2 import IrsaSia2
@@ -63,7 +63,7 @@ class LocalArchive:
         self.http.start()
         services = (IrsaSia(self.products), IrsaSia2(self.products), HeasarcChandra(self.products),
                     MastPortal(self.products), registry_service(), obscore_service(self.products),
-                    FileTree(self.products))
+                    heasarc_tap(self.products), FileTree(self.products))
         for service in services:
             service.register(self.http)
         register_names(self.http)

@@ -48,6 +48,37 @@ def datalink_id(obsid: int) -> str:
     return f"ivo://nasa.heasarc/chanmaster?{obsid}/chandra.obs.img"
 
 
+TAP_FIELDS = (
+    ("__row", "char", "*", None, "meta.id"), ("obsid", "int", None, None, "meta.id"),
+    ("name", "char", "*", None, "meta.id;src"), ("ra", "double", None, "deg", "pos.eq.ra"),
+    ("dec", "double", None, "deg", "pos.eq.dec"), ("detector", "char", "*", None, "meta.id;instr.det"),
+    ("grating", "char", "*", None, None), ("exposure", "double", None, "s", "time.duration;obs.exposure"),
+    ("status", "char", "*", None, None),
+)
+METAINFO_FIELDS = (
+    ("name", "char", "*", None, None), ("type", "char", "*", None, None),
+    ("relation", "char", "*", None, None), ("value", "char", "*", None, None),
+)
+
+
+def _row_id(obsid: int) -> str:
+    """HEASARC's internal row number of an observation (``__row``); the obsid serves here."""
+    return str(obsid)
+
+
+def heasarc_tap(products: list[Product]):
+    """``https://heasarc.gsfc.nasa.gov/xamin/vo/tap`` with ``chanmaster`` and ``metainfo``, for astroquery.heasarc."""
+    from .tap import TapService
+
+    observations = {p.meta["obsid"]: p.meta for p in products if p.archive == "heasarc" and "obsid" in p.meta}
+    rows = [[_row_id(o), o, m["name"], 83.6332, 22.0145, m["detector"], "NONE", m["exposure"], "archived"]
+            for o, m in sorted(observations.items())]
+    meta = [[f"chanmaster.{name}", "parameter", "order", str(order)]
+            for order, name in enumerate(("obsid", "name", "ra", "dec", "detector", "exposure"), start=1)]
+    meta.append(["chanmaster", "table", "defaultSearchRadius", "10"])
+    return TapService(HOST, "/xamin/vo/tap", {"chanmaster": (TAP_FIELDS, rows), "metainfo": (METAINFO_FIELDS, meta)})
+
+
 class HeasarcChandra:
     """``xamin/vo/sia?table=chanmaster`` and ``xamin/vo/datalink/chanmaster``."""
 
@@ -88,12 +119,27 @@ class HeasarcChandra:
                                 infos={"QUERY_STATUS": "OK"})
         return Response(to_bytes(votable), content_type="text/xml")
 
+    def _directory_links(self, row: str) -> list[dict]:
+        """The observation's data directory, as HEASARC's DataLink lists it for a ``__row``."""
+        link_id = f"ivo://nasa.heasarc/chanmaster?{row}"
+        products = [p for p in self.images if _row_id(p.meta["obsid"]) == row]
+        if not products:
+            return [{"ID": link_id, "semantics": "#this", "error_message": f"NotFoundFault: no row {row}"}]
+        obsid = products[0].meta["obsid"]
+        directory = f"https://{HOST}/FTP/chandra/data/byobsid/{str(obsid)[-1]}//{obsid}/"
+        size = sum(p.path.stat().st_size for p in products)
+        return [{"ID": link_id, "access_url": directory, "description": "Observation data directory",
+                 "semantics": "#this", "content_type": "directory", "content_length": size}]
+
     def datalink(self, request: Request, path: str) -> Response:
         ids = request.values.getlist("ID") or request.values.getlist("id")
         if not ids:
             return Response(error_votable("DataLink needs at least one ID"), content_type="text/xml")
         rows = []
         for link_id in dict.fromkeys(ids):
+            if link_id.isdigit():  # a __row, as astroquery.heasarc's locate_data sends it
+                rows.extend(self._directory_links(link_id))
+                continue
             products = self.by_id.get(link_id)
             if not products:
                 rows.append({"ID": link_id, "semantics": "#this",

@@ -57,6 +57,12 @@ def _contains(point: str | None, circle: str | None) -> int:
     return int(cos_sep >= math.cos(radius))
 
 
+def _split_part(text: str | None, sep: str, index: int) -> str:
+    """PostgreSQL's split_part (1-based), which HEASARC's TAP offers."""
+    parts = (text or "").split(sep)
+    return parts[index - 1] if 0 < index <= len(parts) else ""
+
+
 def adql_to_sqlite(adql: str) -> str:
     """Translate the ADQL the tutorials and pyvo use into SQLite SQL.
 
@@ -72,6 +78,8 @@ def adql_to_sqlite(adql: str) -> str:
         limit = int(top.group(2))
         sql = re.sub(r"(?i)^\s*select\s+(distinct\s+)?top\s+\d+\s+", lambda m: f"SELECT {m.group(1) or ''}", sql)
     sql = re.sub(r"(?i)\bilike\b", "LIKE", sql)
+    # Aliases that are keywords in SQLite but not in ADQL's practice (HEASARC's metainfo query uses "AS table").
+    sql = re.sub(r"(?i)\bAS\s+(table|order|group|index)\b", r'AS "\1"', sql)
     sql = re.sub(r"(?i)\bivo_string_agg\s*\(", "group_concat(", sql)
     if limit is not None:
         sql = f"{sql} LIMIT {limit}"
@@ -86,7 +94,7 @@ class TapService:
     host, prefix : str
         Where the service lives, e.g. ``mast.stsci.edu`` and ``/vo-tap/api/v0.1/caom``.
     tables : dict
-        ``{"schema.table": (fields, rows)}`` with VOTable field specs
+        ``{"schema.table": (fields, rows)}`` (or an unqualified name) with VOTable field specs
         ``(name, datatype, arraysize, unit, ucd)``.
     union : bool
         Whether the capabilities declare ADQL's UNION (pyvo's registry code asks).
@@ -103,8 +111,11 @@ class TapService:
         self._db.create_function("POINT", 3, _point, deterministic=True)
         self._db.create_function("CIRCLE", 4, _circle, deterministic=True)
         self._db.create_function("CONTAINS", 2, _contains, deterministic=True)
+        self._db.create_function("split_part", 3, _split_part, deterministic=True)
+        self._tables = {name: fields for name, (fields, _) in tables.items()}
         for name, (fields, rows) in tables.items():
-            schema, table = name.split(".")
+            schema, _, table = name.rpartition(".")
+            schema = schema or "main"
             if schema not in {r[1] for r in self._db.execute("PRAGMA database_list")}:
                 self._db.execute(f"ATTACH DATABASE ':memory:' AS {schema}")
             columns = ", ".join(f'"{f[0]}" {_SQL_TYPES.get(f[1], "TEXT")}' for f in fields)
@@ -135,9 +146,12 @@ class TapService:
         return to_bytes(table_votable(fields, [list(r) for r in rows], infos=infos))
 
     def _field_for(self, name: str, values: list) -> tuple:
-        if name in self._fields:
-            return (name, *self._fields[name][1:])
-        sample = next((v for v in values if v is not None), "")
+        sample = next((v for v in values if v is not None), None)
+        declared = self._fields.get(name)
+        # A declared column keeps its type unless the query changed it (CAST, aggregates, aliases).
+        if declared and (sample is None or isinstance(sample, str) == (declared[1] in ("char", "unicodeChar"))):
+            return (name, *declared[1:])
+        sample = "" if sample is None else sample
         datatype = "long" if isinstance(sample, int) else "double" if isinstance(sample, float) else "char"
         return (name, datatype, "*" if datatype == "char" else None, None, None)
 
@@ -148,6 +162,8 @@ class TapService:
         params = {k.upper(): v for k, v in request.values.items()}
         if rest == "capabilities":
             return Response(self._capabilities(), content_type="text/xml")
+        if rest == "tables":
+            return Response(self._tableset(), content_type="text/xml")
         if rest == "sync":
             return self._query_response(params)
         if rest == "async" and request.method == "POST":
@@ -211,6 +227,22 @@ class TapService:
             f"<uws:parameters>{parameters}</uws:parameters><uws:results>{results}</uws:results>{error}"
             "</uws:job>"
         )
+
+    def _tableset(self) -> str:
+        """VOSI tables: every table with its columns (pyvo's ``TAPService.tables``)."""
+        schemas: dict[str, list[str]] = {}
+        for name, fields in self._tables.items():
+            schema = name.rpartition(".")[0] or "main"
+            columns = "".join(
+                f"<column><name>{escape(f[0])}</name>" + (f"<unit>{escape(f[3])}</unit>" if f[3] else "")
+                + (f"<ucd>{escape(f[4])}</ucd>" if f[4] else "")
+                + f'<dataType xsi:type="vs:VOTableType">{f[1]}</dataType></column>' for f in fields)
+            schemas.setdefault(schema, []).append(f'<table type="output"><name>{escape(name)}</name>{columns}</table>')
+        body = "".join(f"<schema><name>{escape(s)}</name>{''.join(t)}</schema>" for s, t in schemas.items())
+        return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+                '<vosi:tableset xmlns:vosi="http://www.ivoa.net/xml/VOSITables/v1.0" '
+                'xmlns:vs="http://www.ivoa.net/xml/VODataService/v1.1" '
+                f'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">{body}</vosi:tableset>')
 
     def _capabilities(self) -> str:
         base = f"https://{self.host}{self.prefix}"

@@ -175,3 +175,18 @@ def test_irsa_sia2_through_pyvo_and_astroquery(archive):
     science = table[table["dataproduct_subtype"] == "science"]
     assert {cloud_uri(row).key.rsplit("/", 1)[-1] for row in science} == {
         f"0830p227_ac51-w{b}-int-3.fits" for b in (1, 2, 3, 4)}
+
+
+def test_astroquery_heasarc_locate_data_and_download_from_aws(archive, tmp_path):
+    from astroquery.heasarc import Heasarc
+
+    heasarc = type(Heasarc)()  # a fresh client: no metadata cached from elsewhere
+    observations = heasarc.query_region(CRAB_POS, catalog="chanmaster", radius=2 * u.arcmin)
+    assert sorted(observations["obsid"]) == [758, 13139, 13140]
+    links = heasarc.locate_data(observations[observations["obsid"] == 13139], catalog_name="chanmaster")
+    assert list(links["aws"]) == ["s3://nasa-heasarc/chandra/data/byobsid/9/13139/"]
+    heasarc.download_data(links, host="aws", location=str(tmp_path))
+    got = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
+    assert got == ["13139/primary/acisf13139N002_cntr_img2.fits.gz", "13139/primary/acisf13139N002_full_img2.fits.gz"]
+    product = next(p for p in archive.products if p.key.endswith("acisf13139N002_cntr_img2.fits.gz"))
+    assert (tmp_path / got[0]).read_bytes() == product.path.read_bytes()
