@@ -1,4 +1,4 @@
-"""CDS Sesame (``SkyCoord.from_name``) and the IVOA DataLink vocabulary (pyvo's ``bysemantics``)."""
+"""CDS Sesame (``SkyCoord.from_name``) and IVOA vocabularies (DataLink for ``bysemantics``, messenger for wavebands)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,10 @@ def _sesame(request: Request, path: str) -> Response:
 
 
 def _vocabulary(request: Request, path: str) -> Response:
-    text = resources.files(__package__).joinpath("resources/datalink-core.desise").read_text()
+    name = {"/rdf/datalink/core": "datalink-core", "/rdf/messenger": "messenger"}.get(path.rstrip("/"))
+    if name is None:
+        return Response(f"no such vocabulary: {path}", status=404)
+    text = resources.files(__package__).joinpath(f"resources/{name}.desise").read_text()
     return Response(text, content_type="application/x-desise+json")
 
 
@@ -35,4 +38,4 @@ def register_names(server) -> None:
     for host in ("cds.unistra.fr", "vizier.cfa.harvard.edu", "cdsweb.u-strasbg.fr"):
         server.route(host, "/cgi-bin/nph-sesame", _sesame)
         server.route(host, "/viz-bin/nph-sesame", _sesame)
-    server.route("www.ivoa.net", "/rdf/datalink/core", _vocabulary)
+    server.route("www.ivoa.net", "/rdf/", _vocabulary)

@@ -57,6 +57,11 @@ def _contains(point: str | None, circle: str | None) -> int:
     return int(cos_sep >= math.cos(radius))
 
 
+def _hashlist_has(hashlist: str | None, term: str) -> int:
+    """RegTAP's ivo_hashlist_has: ``term`` is one of the '#'-separated, case-insensitive items."""
+    return int(term.lower() in [item.strip().lower() for item in (hashlist or "").split("#")])
+
+
 def _split_part(text: str | None, sep: str, index: int) -> str:
     """PostgreSQL's split_part (1-based), which HEASARC's TAP offers."""
     parts = (text or "").split(sep)
@@ -112,6 +117,7 @@ class TapService:
         self._db.create_function("CIRCLE", 4, _circle, deterministic=True)
         self._db.create_function("CONTAINS", 2, _contains, deterministic=True)
         self._db.create_function("split_part", 3, _split_part, deterministic=True)
+        self._db.create_function("ivo_hashlist_has", 2, _hashlist_has, deterministic=True)
         self._tables = {name: fields for name, (fields, _) in tables.items()}
         for name, (fields, rows) in tables.items():
             schema, _, table = name.rpartition(".")
