@@ -339,8 +339,8 @@ def cloud_uri(
     >>> cloud_uri(row).uri
     's3://nasa-irsa-wise/wise/x.fits'
     """
-    location = _resolve(record, provider, semantics, session)
     url = access_url_of(record)
+    location = _resolve(record, url, provider, semantics, session)
     if location is not None and location.https_url is None and url and _is_file_url(url):
         location = replace(location, https_url=url)
     return location
@@ -352,7 +352,7 @@ def _is_file_url(url: str) -> bool:
     return parts.scheme in ("http", "https") and not parts.query and not parts.path.endswith("/")
 
 
-def _resolve(record: Any, provider: str, semantics: str, session: Any) -> CloudLocation | None:
+def _resolve(record: Any, url: str | None, provider: str, semantics: str, session: Any) -> CloudLocation | None:
     location = parse_cloud_access(_column(record, "cloud_access"), provider)
     if location is not None:
         return location
@@ -365,13 +365,11 @@ def _resolve(record: Any, provider: str, semantics: str, session: Any) -> CloudL
 
     links = datalink_of(record, session=session)
     if links is not None:
-        location = datalink_location(
-            links, access_url=access_url_of(record), provider=provider, semantics=semantics
-        )
+        location = datalink_location(links, access_url=url, provider=provider, semantics=semantics)
         if location is not None:
             return location
 
-    return _mirror_location(access_url_of(record))
+    return _mirror_location(url)
 
 
 def _mast_location(data_uri: str) -> CloudLocation | None:

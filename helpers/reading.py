@@ -276,22 +276,33 @@ def fetch_bytes(target: CloudLocation | str, *, progress: bool | None = None) ->
 
     location = as_location(target)
     client = s3_client(location.region)
+
+    def get() -> bytes:
+        response = client.get_object(Bucket=location.bucket, Key=location.key)
+        return _read_body(response, location.key, progress)
+
+    try:
+        # truncated bodies, reset connections and timeouts are tried again
+        return _with_retries(get, location.uri, (BotoCoreError, _ShortBody))
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "?")
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if status in (403, 404) and location.https_url:
+            _warn_fallback(location, exc)
+            return _fetch_https(location.https_url, progress)
+        raise CloudAccessError(f"S3 refused {location.uri}: {code} {exc}") from exc
+
+
+def _with_retries(get: Any, what: str, transient: tuple[type[Exception], ...]) -> bytes:
+    """``get()``, tried up to MAX_ATTEMPTS times with backoff while it fails with a ``transient`` error."""
     last_error: Exception | None = None
     for attempt in range(MAX_ATTEMPTS):
         try:
-            response = client.get_object(Bucket=location.bucket, Key=location.key)
-            return _read_body(response, location.key, progress)
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "?")
-            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            if status in (403, 404) and location.https_url:
-                _warn_fallback(location, exc)
-                return _fetch_https(location.https_url, progress)
-            raise CloudAccessError(f"S3 refused {location.uri}: {code} {exc}") from exc
-        except BotoCoreError as exc:  # truncated body, reset connection, timeout
+            return get()
+        except transient as exc:
             last_error = exc
             time.sleep(min(0.2 * 2**attempt, 2.0))
-    raise CloudAccessError(f"could not fetch {location.uri} after {MAX_ATTEMPTS} tries: {last_error}")
+    raise CloudAccessError(f"could not fetch {what} after {MAX_ATTEMPTS} tries: {last_error}")
 
 
 def _fetch_https(url: str, progress: bool | None) -> bytes:
@@ -299,22 +310,18 @@ def _fetch_https(url: str, progress: bool | None) -> bytes:
 
     from . import http
 
-    last_error: Exception | None = None
-    for attempt in range(MAX_ATTEMPTS):
-        try:
-            with http.session().get(url, stream=True) as response:
-                if response.status_code != 200:
-                    raise CloudAccessError(f"{url} answered {response.status_code} {response.reason}")
-                return _read_body({"ContentLength": response.headers.get("Content-Length"),
-                                   "Body": _StreamingBody(response)}, url.rsplit("/", 1)[-1], progress)
-        except (requests.RequestException, _ShortBody) as exc:
-            last_error = exc
-            time.sleep(min(0.2 * 2**attempt, 2.0))
-    raise CloudAccessError(f"could not fetch {url} after {MAX_ATTEMPTS} tries: {last_error}")
+    def get() -> bytes:
+        with http.session().get(url, stream=True) as response:
+            if response.status_code != 200:
+                raise CloudAccessError(f"{url} answered {response.status_code} {response.reason}")
+            body = {"ContentLength": response.headers.get("Content-Length"), "Body": _StreamingBody(response)}
+            return _read_body(body, url, progress)
+
+    return _with_retries(get, url, (requests.RequestException, _ShortBody))
 
 
 class _ShortBody(Exception):
-    pass
+    """A body shorter than its Content-Length: the transfer was cut."""
 
 
 class _StreamingBody:
@@ -349,9 +356,5 @@ def _read_body(response: dict, name: str, progress: bool | None) -> bytes:
                 bar.update(len(chunk))
     data = buffer.getvalue()
     if size and len(data) != size:
-        if isinstance(body, _StreamingBody):
-            raise _ShortBody(f"{len(data)} of {size} bytes")
-        from botocore.exceptions import IncompleteReadError
-
-        raise IncompleteReadError(actual_bytes=len(data), expected_bytes=size)
+        raise _ShortBody(f"{name}: {len(data)} of {size} bytes")
     return data

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from .data import WISE_BANDS, Product
+from .data import WISE_BANDS, Product, separation_deg
 from .httpserver import Request, Response
 from .votables import cloud_access_json, error_votable, table_votable, to_bytes
 
@@ -49,19 +49,13 @@ SIA2_FIELDS = [
 ]
 
 
-def _separation(ra1: float, dec1: float, ra2: float, dec2: float) -> float:
-    r1, d1, r2, d2 = (math.radians(v) for v in (ra1, dec1, ra2, dec2))
-    cos = math.sin(d1) * math.sin(d2) + math.cos(d1) * math.cos(d2) * math.cos(r1 - r2)
-    return math.degrees(math.acos(min(1.0, max(-1.0, cos))))
-
-
 def _parse_pos(text: str):
     """A predicate over (ra, dec, half-width of a tile) for CIRCLE and RANGE; ValueError otherwise."""
     shape, *numbers = text.split()
     values = [float(v) for v in numbers]
     if shape.upper() == "CIRCLE" and len(values) == 3:
         ra, dec, radius = values
-        return lambda c_ra, c_dec, half: _separation(ra, dec, c_ra, c_dec) <= radius + half * math.sqrt(2)
+        return lambda c_ra, c_dec, half: separation_deg(ra, dec, c_ra, c_dec) <= radius + half * math.sqrt(2)
     if shape.upper() == "RANGE" and len(values) == 4:
         ra0, ra1, dec0, dec1 = values
         return lambda c_ra, c_dec, half: (ra0 - half <= c_ra <= ra1 + half) and (dec0 - half <= c_dec <= dec1 + half)

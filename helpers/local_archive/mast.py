@@ -8,11 +8,10 @@
 from __future__ import annotations
 
 import json
-import math
 from importlib import resources
 from typing import Any
 
-from .data import PS1_SKYCELL, Product
+from .data import PS1_SKYCELL, Product, separation_deg
 from .httpserver import Request, Response
 
 __all__ = ["MastPortal", "NAMES"]
@@ -42,12 +41,6 @@ PRODUCT_FIELDS = [
     ("dataRights", "string"), ("calib_level", "int"),
 ]
 BAND_NM = {"g": (400.0, 550.0), "r": (550.0, 700.0), "i": (690.0, 820.0), "z": (820.0, 920.0), "y": (920.0, 1100.0)}
-
-
-def _separation(ra1: float, dec1: float, ra2: float, dec2: float) -> float:
-    r1, d1, r2, d2 = (math.radians(v) for v in (ra1, dec1, ra2, dec2))
-    cos = math.sin(d1) * math.sin(d2) + math.cos(d1) * math.cos(d2) * math.cos(r1 - r2)
-    return math.degrees(math.acos(min(1.0, max(-1.0, cos))))
 
 
 class MastPortal:
@@ -145,9 +138,9 @@ class MastPortal:
                 ra0, ra1, dec0, dec1 = PS1_FOOTPRINT
                 near_ra = min(max(ra, ra0), ra1)
                 near_dec = min(max(dec, dec0), dec1)
-                if _separation(ra, dec, near_ra, near_dec) > radius:
+                if separation_deg(ra, dec, near_ra, near_dec) > radius:
                     continue
-                row["distance"] = _separation(ra, dec, obs["s_ra"], obs["s_dec"]) * 3600
+                row["distance"] = separation_deg(ra, dec, obs["s_ra"], obs["s_dec"]) * 3600
             rows.append(row)
         return rows
 

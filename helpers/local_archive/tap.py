@@ -10,7 +10,6 @@ that pyvo and the tutorials send is translated where SQLite differs:
 
 from __future__ import annotations
 
-import math
 import re
 import sqlite3
 import threading
@@ -19,6 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 from xml.sax.saxutils import escape
 
+from .data import separation_deg
 from .httpserver import Request, Response
 from .votables import error_votable, table_votable, to_bytes
 
@@ -52,9 +52,7 @@ def _contains(point: str | None, circle: str | None) -> int:
         return 0
     _, ra, dec = point.split()
     _, cra, cdec, radius = circle.split()
-    ra, dec, cra, cdec, radius = (math.radians(float(v)) for v in (ra, dec, cra, cdec, radius))
-    cos_sep = math.sin(dec) * math.sin(cdec) + math.cos(dec) * math.cos(cdec) * math.cos(ra - cra)
-    return int(cos_sep >= math.cos(radius))
+    return int(separation_deg(float(ra), float(dec), float(cra), float(cdec)) <= float(radius))
 
 
 def _hashlist_has(hashlist: str | None, term: str) -> int:
