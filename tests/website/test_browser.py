@@ -188,11 +188,10 @@ def test_copy_button_copies_the_code(reader, site):
     button = cell.locator("button.copybtn")
     button.click()
     copied = view.evaluate("navigator.clipboard.readText()")
-    first_code = next(cell.source for cell in _notebook(site, TUTORIALS[0]).cells if cell.cell_type == "code"
-                      and "hide-cell" not in cell.metadata.get("tags", []))
-    assert copied.strip() == first_code.strip()
-    assert view.locator("button.copybtn").count() >= len(
-        [cell for cell in _notebook(site, TUTORIALS[0]).cells if cell.cell_type == "code"])
+    code = [cell for cell in _notebook(site, TUTORIALS[0]).cells if cell.cell_type == "code"]
+    first_shown = next(cell.source for cell in code if "hide-cell" not in cell.metadata.get("tags", []))
+    assert copied.strip() == first_shown.strip()
+    assert view.locator("button.copybtn").count() >= len(code)
 
 
 def _title(notebook) -> str:
