@@ -63,10 +63,12 @@ def pytest_collect_file(parent, file_path):
 def pytest_collection_modifyitems(config, items):
     # The browser tests check a built site; without --site they are deselected, not failed.
     if config.getoption("site") is None:
-        browser = [item for item in items if item.path.name == "test_browser.py"]
+        kept, browser = [], []
+        for item in items:
+            (browser if item.path.name == "test_browser.py" else kept).append(item)
         if browser:
             config.hook.pytest_deselected(items=browser)
-            items[:] = [item for item in items if item.path.name != "test_browser.py"]
+            items[:] = kept
 
 
 def pytest_sessionfinish(session):

@@ -41,15 +41,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     executed = Path(args.executed)
-    tutorials = sorted(path.stem for path in (ROOT / "notebooks").glob("*.md"))
     src = Path(args.src)
     if src.exists():
         shutil.rmtree(src)
     shutil.copytree(ROOT / "docs", src)
     shutil.copy2(ROOT / "README.md", src / "README.md")
     (src / "notebooks").mkdir()
-    for name in tutorials:
-        path = executed / f"{name}.ipynb"
+    for source in sorted((ROOT / "notebooks").glob("*.md")):
+        path = executed / f"{source.stem}.ipynb"
         if not path.exists():
             raise SystemExit(f"{path} is missing: execute the notebooks first "
                              f"(python -m helpers.local_archive run -- python tools/execute_notebooks.py notebooks)")
@@ -57,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copy2(path, src / "notebooks" / path.name)
         # The MyST source beside it (excluded from the build) lets links written for JupyterLab,
         # such as [the advanced tutorial](data_access_advanced.md), resolve to the rendered page.
-        shutil.copy2(ROOT / "notebooks" / f"{name}.md", src / "notebooks" / f"{name}.md")
+        shutil.copy2(source, src / "notebooks" / source.name)
 
     command = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html", str(src), args.out]
     print(" ".join(command))
