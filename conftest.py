@@ -49,7 +49,7 @@ def pytest_configure(config):
     # Offline runs: any lookup of, or connection to, a non-loopback host from this process fails
     # loudly, naming the host (kernels get the same guard from the local archive's startup file).
     if config.getoption("remote_data", "none") == "none" and config.getoption("archive") == "local":
-        from helpers.local_archive import redirect
+        from local_archive import redirect
 
         redirect.guard_sockets()
 
@@ -80,7 +80,7 @@ def _local_archive():
     """The session's local archive, started on first use."""
     global _archive
     if _archive is None:
-        from helpers.local_archive import LocalArchive
+        from local_archive import LocalArchive
 
         _archive = LocalArchive().start()
     return _archive

@@ -47,7 +47,7 @@ CASES = {  # name: (nx, ny) of a float32 image at 1.375"/px centred on the Crab
 # --- the server process ---------------------------------------------------------------
 
 def _serve(files: dict[str, str], conn) -> None:
-    from helpers.local_archive import S3Server
+    from local_archive import S3Server
 
     server = S3Server().start()
     server.create_bucket(BUCKET)

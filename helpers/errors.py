@@ -1,17 +1,77 @@
-"""Errors raised by the helpers, so that callers can catch one family."""
+"""Errors raised by the helpers: one family, split by what the caller can do about it.
 
-__all__ = ["CloudAccessError", "LZWError", "CloudFallbackWarning"]
+* :class:`CloudAccessError` is the base: ``except CloudAccessError`` catches
+  everything the helpers raise on purpose.
+* :class:`CloudInputError` (also a :class:`ValueError`): the value passed in is
+  wrong (a malformed ``cloud_access``, an invalid bucket name, a cutout size of
+  zero).  Trying again will not help; fix the input.
+* :class:`ArchiveError` (also an :class:`OSError`): the archive or the network
+  failed (S3 refused the key, a DataLink service answered HTML, the retries ran
+  out).  The message names the URL or key; trying later may help.
+* :class:`DeadlineError` (also a :class:`TimeoutError`): a call ran past its
+  total deadline, however slowly the bytes kept arriving.
+
+Examples
+--------
+>>> issubclass(CloudInputError, ValueError), issubclass(ArchiveError, OSError)
+(True, True)
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CloudAccessError",
+    "CloudInputError",
+    "ArchiveError",
+    "DeadlineError",
+    "LZWError",
+    "CloudFallbackWarning",
+    "bounded",
+]
+
+MAX_QUOTED = 200  # characters of a caller's value quoted in a message
 
 
-class CloudAccessError(ValueError):
-    """A cloud location could not be parsed, resolved or read.
+def bounded(value: object, limit: int = MAX_QUOTED) -> str:
+    """``repr(value)``, cut to ``limit`` characters so a message never quotes a huge value whole.
 
-    The message names the value, URI or service that failed and why.
+    Examples
+    --------
+    >>> bounded("x" * 1000, 12)
+    "'xxxxxxxxx..."
     """
+    try:
+        text = repr(value)
+    except Exception:  # a broken __repr__ must not hide the real error
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[: max(limit - 3, 0)] + "..."
 
 
-class LZWError(ValueError):
-    """Data are not valid Unix ``compress`` (``.Z``) data, or are truncated."""
+class CloudAccessError(Exception):
+    """Base of every error the helpers raise on purpose."""
+
+
+class CloudInputError(CloudAccessError, ValueError):
+    """The value passed in is malformed or unusable; the message says which and why."""
+
+
+class ArchiveError(CloudAccessError, OSError):
+    """An archive service, a bucket or the network failed; the message names the URL or key."""
+
+    def __init__(self, message: str, *, url: str | None = None):
+        super().__init__(message)
+        self.url = url
+
+    def __str__(self) -> str:  # OSError's own __str__ would print the args tuple
+        return str(self.args[0]) if self.args else ""
+
+
+class DeadlineError(ArchiveError, TimeoutError):
+    """A call took longer than its total deadline (see :mod:`helpers.deadline`)."""
+
+
+class LZWError(CloudInputError):
+    """Data are not valid Unix ``compress`` (``.Z``) data, are truncated, or expand past the cap."""
 
 
 class CloudFallbackWarning(UserWarning):

@@ -1,29 +1,38 @@
-"""HTTP calls with a timeout and a bounded retry: DataLink services and HTTPS fallbacks.
+"""HTTP for DataLink services and HTTPS fallbacks: no credentials, bounded retries, a total deadline.
 
-pyvo and requests wait forever by default; a tutorial must not.  The session
-here retries connection errors and 5xx/429 answers a few times with backoff
-(for POST too: DataLink and TAP queries are read-only) and gives every request
-a timeout.
+pyvo and requests wait for ever by default, and requests sends ``~/.netrc``
+passwords and honours proxy variables (``trust_env``); a tutorial must do
+neither.  :func:`session` is the one shared session (``trust_env`` off, no
+urllib3 retries: :func:`fetch` is the only retry layer) and :func:`fetch`
+reads one answer whole, checking its status, within a deadline.
 """
 
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from typing import Any
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
-__all__ = ["session", "CONNECT_TIMEOUT", "READ_TIMEOUT", "RETRIES"]
+from .deadline import Deadline, Transient, with_retries
+from .errors import ArchiveError, bounded
+
+__all__ = ["session", "fetch", "Answer", "CONNECT_TIMEOUT", "READ_TIMEOUT", "TRANSIENT_STATUS"]
 
 CONNECT_TIMEOUT = 10.0  # seconds
-READ_TIMEOUT = 60.0  # seconds between bytes
-RETRIES = 3
+READ_TIMEOUT = 60.0  # seconds between bytes; the whole call is bounded by its Deadline
+TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+_CHUNK = 1 << 16
 
 
-class _TimeoutSession(requests.Session):
-    """A requests session whose requests time out unless told otherwise."""
+class _NoCredentialsSession(requests.Session):
+    """A session that never reads ``~/.netrc`` or proxy variables and always times out."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.trust_env = False  # no ~/.netrc Authorization, no proxies from the environment
+        self.max_redirects = 10
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", (CONNECT_TIMEOUT, READ_TIMEOUT))
@@ -32,16 +41,110 @@ class _TimeoutSession(requests.Session):
 
 @functools.lru_cache(maxsize=1)
 def session() -> requests.Session:
-    """The shared session (one connection pool per process).
+    """The shared session (one connection pool per process; no credentials, no retries of its own).
 
     Examples
     --------
-    >>> session().get("https://heasarc.gsfc.nasa.gov/FTP/", stream=True)  # doctest: +SKIP
+    >>> session().trust_env
+    False
     """
-    retry = Retry(total=RETRIES, connect=RETRIES, read=RETRIES, status=RETRIES, backoff_factor=0.3,
-                  status_forcelist=(429, 500, 502, 503, 504), allowed_methods=None, raise_on_status=False)
-    http = _TimeoutSession()
-    adapter = HTTPAdapter(max_retries=retry)
-    http.mount("http://", adapter)
-    http.mount("https://", adapter)
-    return http
+    return _NoCredentialsSession()
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A whole HTTP answer: final URL, status, content type and body."""
+
+    url: str
+    status: int
+    content_type: str
+    body: bytes
+
+
+def fetch(
+    url: str,
+    *,
+    method: str = "GET",
+    data: Any = None,
+    deadline: Deadline | None = None,
+    http: requests.Session | None = None,
+) -> Answer:
+    """Fetch ``url`` whole, retrying transient failures, within ``deadline``.
+
+    Parameters
+    ----------
+    url : str
+        An ``http://`` or ``https://`` URL.
+    method, data
+        As for :meth:`requests.Session.request` (POST with form ``data`` for DataLink).
+    deadline : helpers.deadline.Deadline, optional
+        Total time for every try together (default :data:`helpers.deadline.DEFAULT_TIMEOUT`).
+    http : requests.Session, optional
+        Defaults to :func:`session`.
+
+    Returns
+    -------
+    Answer
+        Only for status 200.
+
+    Raises
+    ------
+    ArchiveError
+        For any other status (naming it and the URL), a redirect loop, a
+        refused connection or a body cut short, after the retries.
+    DeadlineError
+        When the deadline passes, however slowly the bytes keep coming.
+
+    Examples
+    --------
+    >>> fetch("https://heasarc.gsfc.nasa.gov/FTP/README").status  # doctest: +SKIP
+    200
+    """
+    deadline = deadline or Deadline(None, f"{method} {bounded(url, 120)}")
+    http = http or session()
+
+    def attempt() -> Answer:
+        timeout = (deadline.cap(CONNECT_TIMEOUT), deadline.cap(READ_TIMEOUT))
+        try:
+            response = http.request(method, url, data=data, stream=True, timeout=timeout)
+        except requests.TooManyRedirects as exc:
+            raise ArchiveError(f"{url} redirects in a loop: {exc}", url=url) from None
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise Transient(f"{url}: {type(exc).__name__}: {bounded(str(exc))}", url=url) from None
+        except requests.RequestException as exc:  # invalid URL, missing schema...
+            raise ArchiveError(f"could not request {bounded(url)}: {exc}", url=url) from None
+        with response:
+            if response.status_code in TRANSIENT_STATUS:
+                raise Transient(f"{url} answered {response.status_code} {response.reason}", url=url)
+            if response.status_code != 200:
+                raise ArchiveError(f"{url} answered {response.status_code} {response.reason}", url=url)
+            body = _read(response, url, deadline)
+            return Answer(response.url, response.status_code, response.headers.get("Content-Type", ""), body)
+
+    return with_retries(attempt, f"{method} {url}", deadline)
+
+
+def _read(response: requests.Response, url: str, deadline: Deadline) -> bytes:
+    """The body, chunk by chunk as bytes arrive, checking the deadline between chunks."""
+    raw = response.raw
+    read = getattr(raw, "read1", None)  # urllib3 >= 2: returns what has arrived, without waiting for a full chunk
+    parts, got = [], 0
+    try:
+        while True:
+            deadline.check()
+            chunk = read(_CHUNK) if read is not None else raw.read(_CHUNK, decode_content=True)
+            if not chunk:
+                break
+            parts.append(chunk)
+            got += len(chunk)
+    except (requests.RequestException, OSError, ValueError) as exc:
+        if isinstance(exc, ArchiveError):
+            raise
+        raise Transient(f"{url}: the transfer broke after {got} bytes: {bounded(str(exc))}", url=url) from None
+    except Exception as exc:  # urllib3's ProtocolError / IncompleteRead are not OSErrors
+        raise Transient(f"{url}: the transfer broke after {got} bytes: {bounded(str(exc))}", url=url) from None
+    body = b"".join(parts)
+    expected = response.headers.get("Content-Length")
+    if expected and expected.isdigit() and not response.headers.get("Content-Encoding") and len(body) != int(expected):
+        raise Transient(f"{url}: {len(body)} of {expected} bytes arrived", url=url)
+    return body

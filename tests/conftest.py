@@ -19,7 +19,7 @@ def data_dir() -> Path:
 @pytest.fixture(scope="session")
 def s3_server():
     """moto's S3 server on loopback (see the ``s3`` fixture for pointing clients at it)."""
-    from helpers.local_archive import S3Server
+    from local_archive import S3Server
 
     server = S3Server().start()
     yield server
@@ -38,7 +38,7 @@ def s3(s3_server, monkeypatch):
 @pytest.fixture(scope="session")
 def http_server():
     """A loopback HTTP server answering for archive hosts (see ``http`` for routing calls to it)."""
-    from helpers.local_archive.httpserver import LoopbackHTTPServer
+    from local_archive.httpserver import LoopbackHTTPServer
 
     server = LoopbackHTTPServer().start()
     yield server
@@ -48,7 +48,7 @@ def http_server():
 @pytest.fixture
 def http(http_server):
     """Send this test's non-loopback requests/urllib/aiohttp calls to the loopback HTTP server."""
-    from helpers.local_archive import redirect
+    from local_archive import redirect
 
     redirect.install(http_server.base_url)
     yield http_server

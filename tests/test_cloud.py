@@ -14,7 +14,7 @@ from pyvo.dal import SIAResults
 
 from helpers import CloudAccessError, CloudLocation, cloud_uri, https_to_s3, parse_cloud_access
 from helpers.cloud import normalise_key, s3_to_location
-from helpers.local_archive.votables import IRSA_SIA1_FIELDS, table_votable, to_bytes
+from local_archive.votables import IRSA_SIA1_FIELDS, table_votable, to_bytes
 
 # Recorded values (shared/notes/service_formats.md): IRSA SIA v1 row, HEASARC production SSA (Jan 2025),
 # and the 2023 HEASARC test server's DataLink value (leading slash, // run, access "region").

@@ -19,8 +19,8 @@ from pyvo.dal.adhoc import DatalinkResults
 
 from helpers import CloudAccessError, CloudLocation, cloud_uri, datalink_location, iter_datalinks_by_row
 from helpers.datalink import datalink_of
-from helpers.local_archive.httpserver import Response
-from helpers.local_archive.votables import DATALINK_MIME, cloud_access_json, datalink_votable, table_votable, to_bytes
+from local_archive.httpserver import Response
+from local_archive.votables import DATALINK_MIME, cloud_access_json, datalink_votable, table_votable, to_bytes
 
 FTP = "https://heasarc.gsfc.nasa.gov/FTP/chandra/data/byobsid"
 DATALINK_URL = "https://heasarc.gsfc.nasa.gov/xamin/vo/datalink/chanmaster"

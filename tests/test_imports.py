@@ -13,7 +13,7 @@ socket.getaddrinfo = refuse
 socket.socket.connect = refuse
 socket.create_connection = refuse
 import helpers, helpers.cloud, helpers.datalink, helpers.reading, helpers.lzw, helpers.events, helpers.s3
-import helpers.local_archive
+import local_archive
 print("ok", sorted(helpers.__all__)[:3])
 """
 

@@ -8,7 +8,7 @@ import pytest
 from astropy.table import Table
 
 from helpers import CloudLocation, cloud_uri
-from helpers.local_archive.httpserver import Response
+from local_archive.httpserver import Response
 
 FOUND = "mast:HST/product/u9o40504m_c3m.fits"
 KEY = "hst/public/u9o4/u9o40504m/u9o40504m_c3m.fits"

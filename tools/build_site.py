@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         path = executed / f"{source.stem}.ipynb"
         if not path.exists():
             raise SystemExit(f"{path} is missing: execute the notebooks first "
-                             f"(python -m helpers.local_archive run -- python tools/execute_notebooks.py notebooks)")
+                             f"(python -m local_archive run -- python tools/execute_notebooks.py notebooks)")
         _check_executed(path)
         shutil.copy2(path, src / "notebooks" / path.name)
         # The MyST source beside it (excluded from the build) lets links written for JupyterLab,

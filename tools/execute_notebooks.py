@@ -2,7 +2,7 @@
 
 Usage: ``python tools/execute_notebooks.py [DIR_OR_FILE ...] [--out _build/executed]``.
 Each notebook runs in a fresh ``python3`` kernel whose working directory is the
-notebook's own folder; run it under ``python -m helpers.local_archive run --``
+notebook's own folder; run it under ``python -m local_archive run --``
 to use the local archive (that is what ``tox -e notebooks`` does).
 """
 

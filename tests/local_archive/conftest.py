@@ -7,7 +7,7 @@ import pytest
 
 @pytest.fixture(scope="session")
 def local_archive():
-    from helpers.local_archive import LocalArchive
+    from local_archive import LocalArchive
 
     with LocalArchive() as archive:
         yield archive
@@ -16,7 +16,7 @@ def local_archive():
 @pytest.fixture
 def archive(local_archive, monkeypatch):
     """The local archive with this process's S3 and HTTP calls pointed at it, counters reset."""
-    from helpers.local_archive import redirect
+    from local_archive import redirect
 
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", local_archive.s3.endpoint)
     redirect.install(local_archive.http.base_url)

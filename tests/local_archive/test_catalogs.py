@@ -10,8 +10,8 @@ import s3fs
 from astropy.coordinates import SkyCoord
 from astropy_healpix import HEALPix
 
-from helpers.local_archive.catalogs import CATALOG_PREFIX, COLUMNS
-from helpers.local_archive.data import CRAB
+from local_archive.catalogs import CATALOG_PREFIX, COLUMNS
+from local_archive.data import CRAB
 
 ROOT = f"nasa-irsa-wise/{CATALOG_PREFIX}"
 

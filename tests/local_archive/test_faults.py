@@ -24,7 +24,7 @@ import helpers.s3
 from helpers import CloudAccessError, cloud_uri, cutout, fetch_bytes, open_fits
 from helpers.cloud import CloudLocation
 from helpers.errors import CloudFallbackWarning
-from helpers.local_archive.data import CRAB
+from local_archive.data import CRAB
 
 TIMEOUT = 1.5  # seconds, for this module
 GIVE_UP = 40.0  # the longest any case may take to fail

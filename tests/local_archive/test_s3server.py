@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import requests
 
-from helpers.local_archive import S3Server
+from local_archive import S3Server
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ import requests
 from astropy.coordinates import SkyCoord
 
 from helpers import cloud_uri
-from helpers.local_archive.data import CRAB
-from helpers.local_archive.tap import adql_to_sqlite
+from local_archive.data import CRAB
+from local_archive.tap import adql_to_sqlite
 
 CRAB_POS = SkyCoord(*CRAB, unit="deg")
 IRSA_SIA = "https://irsa.ipac.caltech.edu/ibe/sia/wise/allwise/p3am_cdd?"
@@ -152,7 +152,7 @@ def test_the_test_process_itself_refuses_non_loopback_hosts():
     """conftest.py guards offline runs: an accidental lookup fails naming the host, and sends nothing."""
     import socket
 
-    from helpers.local_archive.redirect import NonLoopbackError
+    from local_archive.redirect import NonLoopbackError
 
     with pytest.raises(NonLoopbackError, match="nasa-irsa-wise.s3.us-west-2.amazonaws.com"):
         socket.getaddrinfo("nasa-irsa-wise.s3.us-west-2.amazonaws.com", 443)

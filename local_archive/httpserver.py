@@ -1,7 +1,7 @@
 """One loopback HTTP server that answers for many archive hosts.
 
 Requests reach it as ``http://127.0.0.1:PORT/<original host>/<original path>``
-(see :mod:`helpers.local_archive.redirect`).  Handlers are registered per host
+(see :mod:`local_archive.redirect`).  Handlers are registered per host
 and path prefix and receive a werkzeug ``Request``; a request nobody handles
 gets a 404 that names the host and path, so a missing stand-in is obvious.
 """

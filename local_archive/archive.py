@@ -27,7 +27,7 @@ BUCKET_REGIONS = {"nasa-irsa-wise": "us-west-2", "stpubdata": "us-east-1", "nasa
 STARTUP = '''\
 import os as _os
 if _os.environ.get("LOCAL_ARCHIVE_URL"):
-    from helpers.local_archive import redirect as _redirect
+    from local_archive import redirect as _redirect
     _redirect.install(_os.environ["LOCAL_ARCHIVE_URL"])
     _redirect.guard_sockets()
     del _redirect

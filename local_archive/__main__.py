@@ -1,4 +1,4 @@
-"""``python -m helpers.local_archive serve | run CMD ...``.
+"""``python -m local_archive serve | run CMD ...``.
 
 ``serve`` starts the local archive and prints the environment to export (for
 JupyterLab, say); ``run`` starts it, runs a command with that environment and
@@ -18,7 +18,7 @@ from .archive import LocalArchive
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m helpers.local_archive", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m local_archive", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="start and print the environment to export; Ctrl-C stops")
     run = sub.add_parser("run", help="run a command against the local archive")

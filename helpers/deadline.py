@@ -1,0 +1,135 @@
+"""Total deadlines and the one bounded retry loop that every network call goes through.
+
+Socket timeouts bound the gap between two bytes, not a whole call: a server
+that sends one byte every half second keeps a read alive for ever.  Every
+public call that touches the network therefore runs under a wall-clock
+deadline (:data:`DEFAULT_TIMEOUT` seconds unless the caller passes
+``timeout=``), and the transient failures inside it are retried by
+:func:`with_retries` alone, so the number of requests stays bounded:
+``MAX_ATTEMPTS`` tries, backing off 0.25, 0.5, 1 s.  A service that keeps
+answering 5xx therefore fails after about 2 s plus the requests' own time.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from .errors import ArchiveError, CloudInputError, DeadlineError
+
+__all__ = ["DEFAULT_TIMEOUT", "MAX_ATTEMPTS", "Deadline", "Transient", "with_retries", "run_with_deadline"]
+
+DEFAULT_TIMEOUT = 300.0  # seconds for one whole public call (a 1 GB file at 5 MB/s would not fit: pass timeout=)
+MAX_ATTEMPTS = 4  # tries of one request, transient failures only
+_BACKOFF = (0.25, 0.5, 1.0)
+
+T = TypeVar("T")
+
+
+class Transient(Exception):
+    """Raised inside a retried function for a failure worth another try (5xx, throttling, a cut body).
+
+    ``url`` names what failed, for the final error.
+    """
+
+    def __init__(self, message: str, *, url: str | None = None):
+        super().__init__(message)
+        self.url = url
+
+
+class Deadline:
+    """A wall-clock deadline: ``remaining()`` seconds left, ``check()`` raises when none are.
+
+    Examples
+    --------
+    >>> d = Deadline(5.0, "fetching s3://bucket/key")
+    >>> 0 < d.remaining() <= 5.0
+    True
+    """
+
+    def __init__(self, seconds: float | None = None, what: str = "the call"):
+        seconds = DEFAULT_TIMEOUT if seconds is None else seconds
+        try:
+            seconds = float(seconds)
+        except (TypeError, ValueError):
+            raise CloudInputError(f"timeout must be a number of seconds, got {seconds!r:.80}") from None
+        if not seconds > 0:  # also refuses NaN
+            raise CloudInputError(f"timeout must be a positive number of seconds, got {seconds!r}")
+        self.seconds = seconds
+        self.what = what
+        self._end = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        return self._end - time.monotonic()
+
+    def expired(self) -> bool:
+        return self.remaining() <= 0
+
+    def error(self) -> DeadlineError:
+        return DeadlineError(f"{self.what} did not finish within its {self.seconds:g} s deadline "
+                             f"(pass timeout= for a longer one)")
+
+    def check(self) -> None:
+        if self.expired():
+            raise self.error()
+
+    def cap(self, seconds: float) -> float:
+        """``seconds``, or less if the deadline comes first (never below a millisecond)."""
+        return max(min(seconds, self.remaining()), 0.001)
+
+
+def with_retries(fn: Callable[[], T], what: str, deadline: Deadline, *, attempts: int = MAX_ATTEMPTS) -> T:
+    """``fn()``, tried again with backoff while it raises :class:`Transient`, within ``deadline``.
+
+    Any other exception passes through at once: a missing key is not transient.
+
+    Raises
+    ------
+    ArchiveError
+        Naming ``what`` and the last failure, when every try failed.
+    DeadlineError
+        When the deadline passed first.
+    """
+    last: Transient | None = None
+    for attempt in range(attempts):
+        deadline.check()
+        try:
+            return fn()
+        except Transient as exc:
+            last = exc
+        if attempt + 1 < attempts:
+            pause = _BACKOFF[min(attempt, len(_BACKOFF) - 1)]
+            if deadline.remaining() <= pause:
+                raise deadline.error() from last
+            time.sleep(pause)
+    assert last is not None
+    raise ArchiveError(f"{what} failed after {attempts} tries: {last}", url=last.url) from last
+
+
+def run_with_deadline(fn: Callable[[], T], deadline: Deadline) -> T:
+    """Run ``fn()`` in a daemon thread and wait for it at most until ``deadline``.
+
+    For calls whose I/O happens deep inside a library (fsspec, astropy) where no
+    deadline can be passed down: the caller gets :class:`~helpers.errors.DeadlineError`
+    on time, and the abandoned thread ends with its socket's own timeout.
+    """
+    box: dict[str, Any] = {}
+    done = threading.Event()
+
+    def target() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # handed to the caller's thread
+            box["error"] = exc
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=target, name=f"helpers: {deadline.what:.60}", daemon=True)
+    thread.start()
+    if not done.wait(max(deadline.remaining(), 0.0)):
+        raise deadline.error()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
