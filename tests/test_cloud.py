@@ -1,20 +1,19 @@
-"""helpers.cloud: parsing cloud_access values, URL mapping, and cloud_uri on real-shaped rows."""
+"""helpers.cloud: parsing cloud_access values, bucket names, keys and URL mapping (pure functions, no I/O)."""
 
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 import pytest
-from astropy.io.votable import parse
-from astropy.table import MaskedColumn, Table
+from astropy.table import MaskedColumn
 from hypothesis import given
 from hypothesis import strategies as st
-from pyvo.dal import SIAResults
 
-from helpers import CloudAccessError, CloudLocation, cloud_uri, https_to_s3, parse_cloud_access
-from helpers.cloud import normalise_key, s3_to_location
-from local_archive.votables import IRSA_SIA1_FIELDS, table_votable, to_bytes
+from helpers import CloudAccessError, CloudInputError, CloudLocation, https_to_s3, parse_cloud_access
+from helpers.cloud import check_bucket, is_file_url, mirror_location, normalise_key, s3_to_location
+from helpers.errors import MAX_QUOTED
 
 # Recorded values (shared/notes/service_formats.md): IRSA SIA v1 row, HEASARC production SSA (Jan 2025),
 # and the 2023 HEASARC test server's DataLink value (leading slash, // run, access "region").
@@ -108,11 +107,11 @@ class TestParseCloudAccess:
         ],
     )
     def test_malformed_values_raise_and_quote_the_value(self, value, fragment):
-        with pytest.raises(CloudAccessError) as info:
+        with pytest.raises(CloudInputError) as info:
             parse_cloud_access(value)
         assert fragment in str(info.value)
         assert repr(value) in str(info.value)
-        assert isinstance(info.value, ValueError)
+        assert isinstance(info.value, ValueError) and isinstance(info.value, CloudAccessError)
 
 
 class TestKeys:
@@ -141,8 +140,8 @@ class TestKeys:
         assert s3_to_location("s3://nasa-irsa-wise/wise//x.fits") == CloudLocation(
             "nasa-irsa-wise", "wise/x.fits", "us-west-2"
         )
-        for bad in ("https://x/y", "s3://", "s3://bucket-only/", 5):
-            with pytest.raises(CloudAccessError):
+        for bad in ("https://x/y", "s3://", "s3://bucket-only/", 5, "s3://Bad_Bucket/k", "s3://192.168.5.4/k"):
+            with pytest.raises(CloudInputError):
                 s3_to_location(bad)
 
 
@@ -192,44 +191,172 @@ class TestHttpsToS3:
         assert https_to_s3(url) is None
 
 
-def _irsa_sia1(rows) -> SIAResults:
-    """An IRSA SIA v1 result with the real service's columns and UCDs."""
-    votable = table_votable(IRSA_SIA1_FIELDS, rows)
-    return SIAResults(parse(__import__("io").BytesIO(to_bytes(votable))))
+    @pytest.mark.parametrize(
+        "url, key",
+        [
+            # Percent-escapes name the file as it is named: %20 a space, %2B a plus (not a space).
+            ("https://heasarc.gsfc.nasa.gov/FTP/a%20dir/x%2By.fits", "a dir/x+y.fits"),
+            ("https://heasarc.gsfc.nasa.gov/FTP/a+b/x.fits", "a+b/x.fits"),
+            ("https://heasarc.gsfc.nasa.gov/FTP/caf%C3%A9/x.fits", "café/x.fits"),
+            # . and .. segments are resolved, escaped or not, before the tree is checked.
+            ("https://heasarc.gsfc.nasa.gov/FTP/chandra/./data/../data/x.fits", "chandra/data/x.fits"),
+            ("https://heasarc.gsfc.nasa.gov/FTP/chandra/%2e%2e/rosat/x.fits", "rosat/x.fits"),
+            ("https://heasarc.gsfc.nasa.gov/FTP/chandra/%2E/x.fits", "chandra/x.fits"),
+            ("https://heasarc.gsfc.nasa.gov/docs/../FTP/rosat/x.fits", "rosat/x.fits"),
+            ("HTTPS://HEASARC.GSFC.NASA.GOV:443/FTP/rosat/x.fits", "rosat/x.fits"),
+            ("https://heasarc.gsfc.nasa.gov/FTP/rosat/x.fits#section", "rosat/x.fits"),
+        ],
+    )
+    def test_paths_are_decoded_and_resolved(self, url, key):
+        assert https_to_s3(url) == f"s3://nasa-heasarc/{key}"
+        assert mirror_location(url) == CloudLocation("nasa-heasarc", key, "us-east-1")
+
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "https://heasarc.gsfc.nasa.gov/FTP/../docs/x.html",  # leaves the mirrored tree
+            "https://heasarc.gsfc.nasa.gov/FTP/%2e%2e/docs/x.html",
+            "https://heasarc.gsfc.nasa.gov/FTP/chandra/../../../etc/passwd",  # above the root
+            "https://heasarc.gsfc.nasa.gov/FTP/chandra/..",
+            "https://heasarc.gsfc.nasa.gov/FTP/a%2Fb.fits",  # an escaped slash names no file of the tree
+            "https://heasarc.gsfc.nasa.gov/FTP/a%00.fits",
+            "https://heasarc.gsfc.nasa.gov/FTP/%ff%fe.fits",  # not UTF-8
+            "https://[bad/FTP/x.fits",  # urlsplit raises ValueError
+            "https://heasarc.gsfc.nasa.gov:notaport/FTP/x.fits",
+            "https://heasarc.gsfc.nasa.gov/FTP/" + "x" * 1100,  # past S3's 1024-byte keys
+            "https://heasarc.gsfc.nasa.gov.evil.example/FTP/x.fits",
+            "https://evil.example/heasarc.gsfc.nasa.gov/FTP/x.fits",
+            b"https://heasarc.gsfc.nasa.gov/FTP/x.fits",
+        ],
+    )
+    def test_urls_outside_the_tree_or_unparseable_give_none(self, url):
+        assert https_to_s3(url) is None
+
+    @given(st.text(alphabet="ab./%2eE5fF0/", max_size=40))
+    def test_mapped_keys_never_leave_the_tree(self, path):
+        location = mirror_location("https://heasarc.gsfc.nasa.gov/FTP/" + path)
+        if location is not None:
+            segments = location.key.split("/")
+            assert ".." not in segments and "." not in segments and "" not in segments[:-1]
+            assert not location.key.startswith("/")
+
+    def test_is_file_url(self):
+        assert is_file_url("https://heasarc.gsfc.nasa.gov/FTP/x.fits")
+        for url in ("https://heasarc.gsfc.nasa.gov/FTP/", "https://x/datalink?ID=1", "https://x",
+                    "ftp://x/y.fits", "https://[bad/x", None, 5):
+            assert not is_file_url(url)
 
 
-def _irsa_row(band: int, cloud_access: str | None):
-    tile = "0830p227_ac51"
-    url = f"https://irsa.ipac.caltech.edu/ibe/data/wise/allwise/p3am_cdd/08/0830/{tile}/{tile}-w{band}-int-3.fits"
-    return [f"W{band} Coadd {tile}", url, cloud_access, 2, "image/fits", 83.076923, 22.716667,
-            [4095, 4095], [2048.0, 2048.0], [83.076923, 22.716667], "SIN",
-            [-0.0003819444391411, 0.0003819444391411], [-0.0003819444391411, 0.0, 0.0, 0.0003819444391411],
-            f"W{band}", 3.35e-06, 3.78e-06, 3.13e-06, "m", 20.5, 0.006, url.replace("int-3.fits", "unc-3.fits.gz"),
-            url.replace("int-3.fits", "cov-3.fits.gz"), tile]
+class TestBucketNames:
+    """AWS's naming rules for general purpose buckets: an invalid name is refused before any request."""
+
+    @pytest.mark.parametrize("name", ["nasa-heasarc", "stpubdata", "dh-fornaxdev", "a.b-c", "abc", "a" * 63,
+                                      "1-2-3", "my.bucket.name", "xn-a", "s3alias-x", "192.168.5.4x"])
+    def test_valid(self, name):
+        assert check_bucket(name) == name
+        assert parse_cloud_access({"aws": {"bucket_name": name, "key": "k"}}).bucket == name
+
+    @pytest.mark.parametrize(
+        "name, reason",
+        [
+            ("ab", "3-63"), ("a" * 64, "3-63"), ("Nasa-Heasarc", "3-63"), ("nasa_heasarc", "3-63"),
+            ("-nasa", "3-63"), ("nasa-", "3-63"), (".nasa", "3-63"), ("nasa.", "3-63"), ("na sa", "3-63"),
+            ("nasa..heasarc", "adjacent dots"), ("192.168.5.4", "IP address"), ("10.0.0.1", "IP address"),
+            ("xn--bucket", "xn--"), ("sthree-bucket", "sthree-"), ("sthree-configurator", "sthree-"),
+            ("amzn-s3-demo-bucket", "amzn-s3-demo-"), ("bucket-s3alias", "-s3alias"), ("bucket--ol-s3", "--ol-s3"),
+            ("bucket.mrap", ".mrap"), ("bucket--x-s3", "--x-s3"), ("bucket--table-s3", "--table-s3"),
+            ("nasa\u2010heasarc", "3-63"), ("", "3-63"),
+        ],
+    )
+    def test_invalid_names_are_input_errors(self, name, reason):
+        with pytest.raises(CloudInputError, match="invalid S3 bucket name") as info:
+            check_bucket(name)
+        assert reason in str(info.value)
+        with pytest.raises(CloudInputError, match="invalid bucket name"):
+            parse_cloud_access(json.dumps({"aws": {"bucket_name": name, "key": "k"}}))
+        with pytest.raises(CloudInputError):
+            s3_to_location(f"s3://{name}/k")
+        with pytest.raises(CloudInputError):
+            CloudLocation(name, "k")
+
+    @pytest.mark.parametrize("name", [None, 7, b"nasa-heasarc"])
+    def test_names_that_are_not_text(self, name):
+        with pytest.raises(CloudInputError):
+            CloudLocation(name, "k")
 
 
-class TestCloudUriRows:
-    def test_pyvo_sia1_record_with_cloud_access(self):
-        key = "wise/allwise/images/p3am_cdd/08/0830/0830p227_ac51/0830p227_ac51-w1-int-3.fits"
-        value = f'{{"aws": {{"bucket_name": "nasa-irsa-wise", "key":"{key}", "region": "us-west-2"}}}}'
-        results = _irsa_sia1([_irsa_row(1, value)])
-        assert cloud_uri(results[0]) == CloudLocation("nasa-irsa-wise", key, "us-west-2", "open")
+class TestHostileValues:
+    def test_deeply_nested_json_is_an_input_error_not_a_recursion_error(self):
+        for value in ("[" * 100_000 + "]" * 100_000, '{"aws": ' * 50_000 + "1" + "}" * 50_000):
+            with pytest.raises(CloudInputError, match="not a usable JSON value|not valid JSON"):
+                parse_cloud_access(value)
 
-    def test_pyvo_sia1_record_without_cloud_access_maps_the_documented_url(self):
-        results = _irsa_sia1([_irsa_row(2, None)])
-        assert cloud_uri(results[0]).uri == (
-            "s3://nasa-irsa-wise/wise/allwise/images/p3am_cdd/08/0830/0830p227_ac51/0830p227_ac51-w2-int-3.fits"
-        )
+    def test_a_huge_integer_is_an_input_error(self):
+        with pytest.raises(CloudInputError):
+            parse_cloud_access('{"aws": ' + "9" * 5000 + "}")
 
-    def test_astropy_row(self):
-        table = Table({"access_url": ["https://example.org/x.fits"], "cloud_access": [HEASARC_VALUE]})
-        assert cloud_uri(table[0]).key == "chandra/data/byobsid/9/639/primary/acisf00639N005_pha2.fits.gz"
+    @pytest.mark.parametrize("provider", [None, 5, "", "  ", b"aws"])
+    def test_provider_must_be_text(self, provider):
+        with pytest.raises(CloudInputError, match="provider"):
+            parse_cloud_access(HEASARC_VALUE, provider=provider)
+        with pytest.raises(CloudInputError, match="provider"):
+            parse_cloud_access(None, provider=provider)  # even when there is nothing to parse
 
-    def test_row_with_nothing_gives_none(self):
-        table = Table({"access_url": ["https://example.org/x.fits"], "cloud_access": [""]})
-        assert cloud_uri(table[0]) is None
+    @pytest.mark.parametrize("key", ["\ud800", "a/\udfff/b.fits", "x\udc80"])
+    def test_lone_surrogate_keys_are_refused_at_parse_time(self, key):
+        value = json.dumps({"aws": {"bucket_name": "nasa-heasarc", "key": key}})  # JSON escapes them as \\udXXX
+        assert "\\ud" in value
+        with pytest.raises(CloudInputError, match="UTF-8"):
+            parse_cloud_access(value)
+        with pytest.raises(CloudInputError, match="UTF-8"):
+            normalise_key(key)
+        with pytest.raises(CloudInputError, match="UTF-8"):
+            CloudLocation("nasa-heasarc", key)
 
-    def test_malformed_cloud_access_on_a_row_raises(self):
-        table = Table({"cloud_access": ['{"aws": {"bucket_name": "nasa-heasarc"}}']})
-        with pytest.raises(CloudAccessError, match="needs a bucket_name and a key"):
-            cloud_uri(table[0])
+    def test_invalid_utf8_bytes_are_refused_not_replaced(self):
+        raw = b'{"aws": {"bucket_name": "nasa-heasarc", "key": "caf\xe9.fits"}}'  # Latin-1, not UTF-8
+        with pytest.raises(CloudInputError, match="not UTF-8"):
+            parse_cloud_access(raw)
+
+    def test_keys_past_1024_bytes_are_refused(self):
+        with pytest.raises(CloudInputError, match="1024 bytes"):
+            parse_cloud_access({"aws": {"bucket_name": "nasa-heasarc", "key": "é" * 513}})
+        assert parse_cloud_access({"aws": {"bucket_name": "nasa-heasarc", "key": "é" * 512}}).key == "é" * 512
+
+    @pytest.mark.parametrize("region", ["US-EAST-1 ", "us-gov-west-1", "eu-central-2"])
+    def test_regions(self, region):
+        value = {"aws": {"bucket_name": "nasa-heasarc", "key": "k", "region": region}}
+        assert parse_cloud_access(value).region == region.strip().lower()
+
+    @pytest.mark.parametrize("region", ["evil.example/x", "us-east-1.amazonaws.com", "us east 1", "1"])
+    def test_invalid_regions(self, region):
+        with pytest.raises(CloudInputError, match="invalid region"):
+            parse_cloud_access({"aws": {"bucket_name": "nasa-heasarc", "key": "k", "region": region}})
+
+    @pytest.mark.parametrize(
+        "value",
+        [
+            '{"aws": {"bucket_name": "nasa-heasarc", "key": "' + "k" * (50 << 20) + '", "access": "x"}}',
+            '{"aws": {"bucket_name": "' + "B" * (50 << 20) + '", "key": "k"}}',
+            '{"aws": {"bucket_name": "nasa-heasarc", "key": "k", "access": "' + "a" * (50 << 20) + '"}}',
+            "[" + "1," * (25 << 20) + "1",
+            "x" * (50 << 20),
+        ],
+        ids=["long-key", "long-bucket", "long-access", "long-bad-json", "long-text"],
+    )
+    def test_messages_quote_huge_values_only_in_part(self, value):
+        began = time.monotonic()
+        with pytest.raises(CloudInputError) as info:
+            parse_cloud_access(value)
+        assert len(str(info.value)) < 4 * MAX_QUOTED
+        assert time.monotonic() - began < 10
+
+    def test_location_fields_are_checked(self):
+        with pytest.raises(CloudInputError, match="empty"):
+            CloudLocation("nasa-heasarc", "")
+        with pytest.raises(CloudInputError, match="access"):
+            CloudLocation("nasa-heasarc", "k", access="sometimes")
+        with pytest.raises(CloudInputError, match="region"):
+            CloudLocation("nasa-heasarc", "k", region="x/y")
+        with pytest.raises(CloudInputError, match="text"):
+            CloudLocation("nasa-heasarc", 5)
