@@ -1,7 +1,9 @@
 """Time ``.Z`` decompression (helpers vs unlzw3) and event binning (helpers vs numpy), in one run.
 
 Part of ``benchmarks/run.py``; alone: ``python benchmarks/decompress.py``.  The inputs are
-generated deterministically (an events table like a ROSAT PSPC basic file, ~15 MB).
+generated deterministically (an events table like a ROSAT PSPC basic file, ~15 MB).  A third
+case times how fast ``decompress_lzw`` refuses a decompression bomb (33 KB of ``.Z`` that
+expand to 200 MB) with a 64 MiB ``max_output``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import numpy as np
 import unlzw3
 from astropy.io import fits
 
-from helpers import bin_events, decompress_lzw
+from helpers import LZWError, bin_events, decompress_lzw
 
 
 def _events_file(n: int) -> bytes:
@@ -46,6 +48,16 @@ def measure() -> list[dict]:
     t_helper, out_helper = _time(decompress_lzw, packed)
     t_unlzw3, out_unlzw3 = _time(unlzw3.unlzw, packed)
     assert out_helper == out_unlzw3 == raw, "decompressed outputs differ"
+    del out_helper, out_unlzw3
+
+    bomb = ncompress.compress(bytes(200_000_000))
+    start = time.perf_counter()
+    try:
+        decompress_lzw(bomb, max_output=64 << 20)
+    except LZWError:
+        t_bomb = time.perf_counter() - start
+    else:
+        raise AssertionError("the 200 MB bomb passed a 64 MiB cap")
 
     rng = np.random.default_rng(1)
     x, y = rng.normal(7680, 900, 10_000_000), rng.normal(7680, 900, 10_000_000)
@@ -59,6 +71,8 @@ def measure() -> list[dict]:
              input_bytes=len(packed), output_bytes=len(raw)),
         dict(blank, case="lzw", strategy="helper", seconds=round(t_helper, 4), time_ratio=1.0,
              input_bytes=len(packed), output_bytes=len(raw)),
+        dict(blank, case="lzw-bomb", strategy="helper", seconds=round(t_bomb, 4), time_ratio=1.0,
+             input_bytes=len(bomb), output_bytes=200_000_000, max_output=64 << 20),
         dict(blank, case="binning", strategy="numpy", seconds=round(t_np, 4), time_ratio=round(t_np / t_bin, 1),
              events=10_000_000),
         dict(blank, case="binning", strategy="helper", seconds=round(t_bin, 4), time_ratio=1.0, events=10_000_000),
