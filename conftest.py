@@ -17,6 +17,7 @@ marked ``remote_data``, so they also need ``--remote-data=any``).
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -27,6 +28,7 @@ from nbval.plugin import IPyNbFile
 
 ROOT = Path(__file__).parent
 _archive = None
+_astropy_dirs: Path | None = None
 
 
 def pytest_addoption(parser):
@@ -39,7 +41,8 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     # astropy 8 silently falls back to ~/.cache/astropy when these directories do not exist,
     # which would let a test pass on a file an earlier run downloaded.  Set before astropy loads.
-    root = Path(tempfile.mkdtemp(prefix="astropy-session-"))
+    global _astropy_dirs
+    root = _astropy_dirs = Path(tempfile.mkdtemp(prefix="astropy-session-"))
     for name in ("ASTROPY_CACHE_DIR", "ASTROPY_CONFIG_DIR"):
         path = root / name.split("_")[1].lower()
         path.mkdir(parents=True, exist_ok=True)
@@ -73,7 +76,13 @@ def pytest_collection_modifyitems(config, items):
 
 def pytest_sessionfinish(session):
     if _archive is not None:
-        _archive.stop()
+        _archive.stop()  # removes its local-archive-* folder too
+
+
+def pytest_unconfigure(config):
+    # The session's astropy folders go with it, or every run would leave one in /tmp.
+    if _astropy_dirs is not None:
+        shutil.rmtree(_astropy_dirs, ignore_errors=True)
 
 
 def _local_archive():

@@ -38,7 +38,7 @@ def bounded(value: object, limit: int = MAX_QUOTED) -> str:
     Examples
     --------
     >>> bounded("x" * 1000, 12)
-    "'xxxxxxxxx..."
+    "'xxxxxxxx..."
     """
     try:
         text = repr(value)

@@ -1,11 +1,14 @@
 """A stand-in for the NASA archives on 127.0.0.1, for tests, CI and offline workshops.
 
 Test and demo infrastructure only: ``helpers`` and the tutorials never import
-it.  It needs the optional dependencies ``nasa-cloud-tutorial-helpers[local]``.
-Start it by hand with ``python -m local_archive serve``.
+it, and it never imports ``helpers``.  It needs the optional dependencies
+``nasa-cloud-tutorial-helpers[local]``.  Start it by hand with
+``python -m local_archive serve``, or run a command against it with
+``python -m local_archive run -- python script.py``.
 
-The package's names are loaded on first use, so that ``local_archive.redirect``
-(which a kernel's start-up imports) pulls in neither moto nor werkzeug.
+The package's names are loaded on first use, so that ``local_archive.startup``
+and ``local_archive.redirect`` (which every Python process under the archive
+imports at start-up) pull in neither moto nor werkzeug.
 """
 
 from __future__ import annotations

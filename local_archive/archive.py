@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
 
-from . import redirect
-from .data import Product, build_holdings
+from . import redirect, startup
+from .data import Product
 from .files import FileTree
 from .heasarc import HeasarcChandra, heasarc_tap
+from .holdings import build_holdings
 from .httpserver import LoopbackHTTPServer
 from .irsa import IrsaSia
 from .irsa_sia2 import IrsaSia2
@@ -23,15 +25,12 @@ __all__ = ["LocalArchive", "BUCKET_REGIONS"]
 
 BUCKET_REGIONS = {"nasa-irsa-wise": "us-west-2", "stpubdata": "us-east-1", "nasa-heasarc": "us-east-1"}
 
-# Run in every kernel (through IPYTHONDIR) so notebooks reach the local archive unchanged.
+# Run in every kernel (through IPYTHONDIR).  sitecustomize (local_archive.startup) already does the
+# same in every Python process; this covers a kernel whose start-up skips PYTHONPATH (python -E/-I).
 STARTUP = '''\
-import os as _os
-if _os.environ.get("LOCAL_ARCHIVE_URL"):
-    from local_archive import redirect as _redirect
-    _redirect.install(_os.environ["LOCAL_ARCHIVE_URL"])
-    _redirect.guard_sockets()
-    del _redirect
-del _os
+from local_archive.startup import activate as _activate
+_activate()
+del _activate
 '''
 
 
@@ -53,6 +52,13 @@ class LocalArchive:
         self._workdir: Path | None = None
 
     def start(self) -> LocalArchive:
+        try:
+            return self._start()
+        except BaseException:  # Ctrl-C or a failure half-way: stop what did start
+            self.stop()
+            raise
+
+    def _start(self) -> LocalArchive:
         began = time.perf_counter()
         self.products = build_holdings(self._cache)
         self.s3.start()
@@ -72,8 +78,14 @@ class LocalArchive:
         return self
 
     def stop(self) -> None:
-        self.http.stop()
-        self.s3.stop()
+        """Stop both servers and remove the folder :meth:`environment` made."""
+        try:
+            self.http.stop()
+            self.s3.stop()
+        finally:
+            if self._workdir is not None:
+                shutil.rmtree(self._workdir, ignore_errors=True)
+                self._workdir = None
 
     def __enter__(self) -> LocalArchive:
         return self.start()
@@ -82,28 +94,51 @@ class LocalArchive:
         self.stop()
 
     def environment(self) -> dict[str, str]:
-        """Variables that point a process (and the kernels it starts) at this archive.
+        """Variables that point a process (and every Python process it starts) at this archive.
 
-        Includes an ``IPYTHONDIR`` whose startup file installs the URL rewriting and
-        the socket guard, and fresh, existing astropy cache and config directories.
+        ``PYTHONPATH`` starts with a folder whose ``sitecustomize.py`` installs the
+        URL rewriting and the socket guard in every Python process, child
+        processes and Dask workers included (:mod:`local_archive.startup`);
+        ``IPYTHONDIR`` has a startup file doing the same for kernels; the astropy
+        cache and config directories are fresh and exist.  All of it lives in one
+        ``local-archive-*`` temporary folder that :meth:`stop` removes.
         """
-        if self._workdir is None:
-            self._workdir = Path(tempfile.mkdtemp(prefix="local-archive-"))
-            startup = self._workdir / "ipython" / "profile_default" / "startup"
-            startup.mkdir(parents=True)
-            (startup / "00-local-archive.py").write_text(STARTUP)
-            for name in ("astropy-cache", "astropy-config"):
-                (self._workdir / name).mkdir()
+        workdir = self._ensure_workdir()
+        site = str(workdir / "python")
+        # Keep whatever PYTHONPATH the caller had, behind ours (without ours twice when applied again).
+        rest = [entry for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep) if entry and entry != site]
         return {
             "LOCAL_ARCHIVE_URL": self.http.base_url,
             "AWS_ENDPOINT_URL_S3": self.s3.endpoint,
             "AWS_EC2_METADATA_DISABLED": "true",
-            "IPYTHONDIR": str(self._workdir / "ipython"),
-            "ASTROPY_CACHE_DIR": str(self._workdir / "astropy-cache"),
-            "ASTROPY_CONFIG_DIR": str(self._workdir / "astropy-config"),
+            "PYTHONPATH": os.pathsep.join([site, *rest]),
+            "IPYTHONDIR": str(workdir / "ipython"),
+            "ASTROPY_CACHE_DIR": str(workdir / "astropy-cache"),
+            "ASTROPY_CONFIG_DIR": str(workdir / "astropy-config"),
         }
 
+    @property
+    def workdir(self) -> Path | None:
+        """The temporary folder behind :meth:`environment`, until :meth:`stop` removes it."""
+        return self._workdir
+
+    def _ensure_workdir(self) -> Path:
+        if self._workdir is None:
+            workdir = Path(tempfile.mkdtemp(prefix="local-archive-"))
+            ipython = workdir / "ipython" / "profile_default" / "startup"
+            ipython.mkdir(parents=True)
+            (ipython / "00-local-archive.py").write_text(STARTUP)
+            startup.write_sitecustomize(workdir / "python")
+            for name in ("astropy-cache", "astropy-config"):
+                (workdir / name).mkdir()
+            self._workdir = workdir
+        return self._workdir
+
     def activate(self) -> None:
-        """Point this process at the archive: environment, URL rewriting and socket guard."""
+        """Point this process at the archive: environment, URL rewriting and socket guard.
+
+        The processes it starts get the same from the environment (see :meth:`environment`).
+        """
         os.environ.update(self.environment())
         redirect.install(self.http.base_url)
+        redirect.guard_sockets()
