@@ -5,9 +5,14 @@ that sends one byte every half second keeps a read alive for ever.  Every
 public call that touches the network therefore runs under a wall-clock
 deadline (:data:`DEFAULT_TIMEOUT` seconds unless the caller passes
 ``timeout=``), and the transient failures inside it are retried by
-:func:`with_retries` alone, so the number of requests stays bounded:
-``MAX_ATTEMPTS`` tries, backing off 0.25, 0.5, 1 s.  A service that keeps
-answering 5xx therefore fails after about 2 s plus the requests' own time.
+:func:`with_retries` alone (botocore, s3fs and urllib3 are set to try once),
+so the number of requests stays bounded: ``MAX_ATTEMPTS`` (4) tries, backing
+off 0.25, 0.5, 1 s.  A service that keeps answering 5xx therefore fails after
+1.75 s of pauses plus the four requests' own time (1.8 s in all on loopback,
+within 10 s unless each request itself takes seconds), with an
+:class:`~helpers.errors.ArchiveError` saying "failed after 4 tries".  Six
+SlowDown answers in a row fail; three and then success succeed.  What each
+public call sends at most is listed in :mod:`helpers.reading`.
 """
 
 from __future__ import annotations

@@ -132,7 +132,8 @@ def _read(response: requests.Response, url: str, deadline: Deadline) -> bytes:
     try:
         while True:
             deadline.check()
-            chunk = read(_CHUNK) if read is not None else raw.read(_CHUNK, decode_content=True)
+            # decode_content: requests streams undecoded, so a gzip-encoded answer would come back compressed
+            chunk = read(_CHUNK, decode_content=True) if read is not None else raw.read(_CHUNK, decode_content=True)
             if not chunk:
                 break
             parts.append(chunk)

@@ -17,7 +17,7 @@ from typing import Any
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from .faults import FaultQueue, reset_connection
+from .faults import FaultQueue, drip, reset_response, truncate
 
 __all__ = ["LoopbackHTTPServer", "QuietHandler", "Request", "Response"]
 
@@ -44,15 +44,20 @@ class LoopbackHTTPServer:
         self._port = port
         self._routes: list[tuple[str, str, Handler]] = []
         self.hits: Counter[str] = Counter()
+        self.authorized_requests = 0  # requests that carried an Authorization header (e.g. from ~/.netrc)
+        self._lock = threading.Lock()
         self._server: Any = None
-        self.faults = FaultQueue(("500", "503", "slow", "reset", "votable-error"))
+        self.faults = FaultQueue(("500", "502", "503", "504", "slow", "reset", "truncate", "drip", "votable-error"))
 
-    def inject(self, kind: str, *, host: str, prefix: str = "/", count: int = 1, seconds: float = 5.0) -> None:
+    def inject(self, kind: str, *, host: str, prefix: str = "/", count: int = 1, seconds: float | None = None) -> None:
         """Make the next ``count`` requests to ``host`` (paths under ``prefix``) fail.
 
-        ``kind`` is ``"500"``, ``"503"``, ``"slow"`` (answer after ``seconds``),
-        ``"reset"`` (close the connection with a TCP reset) or ``"votable-error"``
-        (a VOTable with ``INFO name="QUERY_STATUS" value="ERROR"``).
+        ``kind`` is ``"500"``, ``"502"``, ``"503"``, ``"504"``, ``"slow"`` (answer
+        after ``seconds``, default 5), ``"reset"`` (abort the connection with a
+        TCP reset before any response byte), ``"truncate"`` (the usual answer,
+        cut after half its announced body by closing the connection), ``"drip"``
+        (the usual answer, its body one byte every ``seconds``, default 0.5) or
+        ``"votable-error"`` (a VOTable with ``INFO name="QUERY_STATUS" value="ERROR"``).
         """
         self.faults.add(kind, count, seconds, lambda h, p: h.lower() == host.lower() and p.startswith(prefix))
 
@@ -88,32 +93,35 @@ class LoopbackHTTPServer:
         request = Request(environ)
         host, _, rest = request.path.lstrip("/").partition("/")
         path = "/" + rest
-        self.hits[f"{host}{path}"] += 1
+        with self._lock:
+            self.hits[f"{host}{path}"] += 1
+            if environ.get("HTTP_AUTHORIZATION"):
+                self.authorized_requests += 1
         fault = self.faults.take(host, path)
-        if fault is not None and fault.kind == "slow":
+        kind = fault.kind if fault is not None else None
+        if kind == "slow":
             time.sleep(fault.seconds)  # then answer as usual, too late for the client
-        elif fault is not None:
-            response = _fault_response(fault.kind, environ)
-            return [] if response is None else response(environ, start_response)
+        elif kind == "reset":
+            return reset_response(environ, start_response)
+        elif kind == "votable-error":
+            from .votables import error_votable
+
+            return Response(error_votable("Injected service failure"), content_type="text/xml")(environ, start_response)
+        elif kind is not None and kind not in ("drip", "truncate"):
+            return Response(f"injected {kind}", status=int(kind))(environ, start_response)
+        body = self._dispatch(request, host, path)(environ, start_response)
+        if kind == "drip":
+            return drip(body, fault.seconds)
+        return truncate(body, environ) if kind == "truncate" else body
+
+    def _dispatch(self, request: Request, host: str, path: str) -> Response:
         for route_host, prefix, handler in self._routes:
             if host.lower() == route_host and path.startswith(prefix):
                 try:
-                    response = handler(request, path)
+                    return handler(request, path)
                 except Exception as exc:  # a broken stand-in must say so, not hang
-                    response = Response(f"local archive handler failed: {exc!r}", status=500)
-                return response(environ, start_response)
+                    return Response(f"local archive handler failed: {exc!r}", status=500)
         # The reason phrase names the host too, so urllib's HTTPError message shows it.
         message = f"the local archive does not serve {host}{path}"
         status = f"404 Not served by the local archive: {host}"
-        return Response(message, status=status, content_type="text/plain")(environ, start_response)
-
-
-def _fault_response(kind: str, environ: dict) -> Response | None:
-    from .votables import error_votable
-
-    if kind == "reset":
-        reset_connection(environ)
-        return None
-    if kind == "votable-error":
-        return Response(error_votable("Injected service failure"), content_type="text/xml")
-    return Response(f"injected {kind}", status=int(kind))
+        return Response(message, status=status, content_type="text/plain")

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from .faults import FaultQueue, reset_connection
+from .faults import FaultQueue, drip, reset_response, truncate
 
 __all__ = ["S3Server", "ObjectStats"]
 
@@ -81,7 +81,7 @@ class S3Server:
         self._stats: dict[tuple[str, str], ObjectStats] = defaultdict(ObjectStats)
         self._lock = threading.Lock()
         self.signed_requests = 0  # requests carrying a signature or credentials, since the last reset
-        self.faults = FaultQueue((*_FAULT_STATUS, "slow", "truncate", "reset"))
+        self.faults = FaultQueue((*_FAULT_STATUS, "slow", "truncate", "reset", "drip"))
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self._client: Any = None
@@ -164,13 +164,16 @@ class S3Server:
 
     # --- faults ---------------------------------------------------------------------
 
-    def inject(self, kind: str, *, key: str | None = None, count: int = 1, seconds: float = 5.0,
+    def inject(self, kind: str, *, key: str | None = None, count: int = 1, seconds: float | None = None,
                methods: tuple[str, ...] = ("GET", "HEAD")) -> None:
         """Make the next ``count`` matching requests fail.
 
-        ``kind`` is ``"500"``, ``"503"`` (S3's SlowDown), ``"403"``, ``"404"``,
-        ``"slow"`` (answer after ``seconds``), ``"truncate"`` (send half the body of
-        a GET, then close) or ``"reset"`` (close the connection with a TCP reset).
+        ``kind`` is ``"500"``, ``"502"``, ``"503"`` (S3's SlowDown), ``"504"``,
+        ``"403"``, ``"404"``, ``"slow"`` (answer after ``seconds``, default 5),
+        ``"truncate"`` (announce the whole body of a GET, send half, then close
+        the connection with a FIN), ``"reset"`` (abort the connection with a TCP
+        reset before any response byte) or ``"drip"`` (send a GET's body one byte
+        every ``seconds``, default 0.5).
         """
         self.faults.add(kind, count, seconds, lambda method, k: method in methods and key in (None, k))
 
@@ -229,8 +232,7 @@ class S3Server:
                 injected = _error_xml(code, "injected by the local archive")
                 return [] if environ["REQUEST_METHOD"] == "HEAD" else [injected]
             if kind == "reset":
-                reset_connection(environ)
-                return []
+                return reset_response(environ, start_response)
             if kind == "slow":
                 time.sleep(fault.seconds)
             found = self._files.get((bucket, key))
@@ -239,7 +241,9 @@ class S3Server:
             else:
                 body = moto_app(environ, start_response)
             if kind == "truncate" and environ["REQUEST_METHOD"] == "GET":
-                body = _truncated(body, environ)
+                body = truncate(body, environ)
+            elif kind == "drip" and environ["REQUEST_METHOD"] == "GET":
+                body = drip(body, fault.seconds)
             return self._metered(body, bucket, key, cpu_start)
 
         return app
@@ -313,18 +317,12 @@ class S3Server:
 
 _FAULT_STATUS = {
     "500": ("500 Internal Server Error", "InternalError"),
+    "502": ("502 Bad Gateway", "BadGateway"),
     "503": ("503 Slow Down", "SlowDown"),
+    "504": ("504 Gateway Timeout", "GatewayTimeout"),
     "403": ("403 Forbidden", "AccessDenied"),
     "404": ("404 Not Found", "NoSuchKey"),
 }
-
-
-def _truncated(body: Iterable[bytes], environ: dict) -> Iterable[bytes]:
-    """Send about half of a body whose full length was announced, then drop the connection."""
-    chunks = list(body)
-    data = b"".join(chunks)
-    yield data[: len(data) // 2]
-    reset_connection(environ)
 
 
 def _is_signed(environ: dict) -> bool:

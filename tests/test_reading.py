@@ -1,8 +1,15 @@
-"""helpers.reading against a real S3 server on loopback (moto), counting what it serves."""
+"""helpers.reading against a real S3 server on loopback (moto), counting what it serves.
+
+Besides the bytes, these tests check the bounds that helpers/reading.py documents: which
+failures are tried again and how often (requests the server counted), which error family
+each failure raises and that it names the URI, and the total deadline of every call.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import time
+import warnings
 
 import astropy.units as u
 import numpy as np
@@ -12,7 +19,9 @@ from astropy.io import fits
 from astropy.nddata import Cutout2D
 from astropy.wcs import WCS
 
-from helpers import CloudAccessError, CloudLocation, cutout, fetch_bytes, open_fits, transfer_stats
+import helpers.s3
+from helpers import CloudLocation, cutout, fetch_bytes, open_fits, transfer_stats
+from helpers.errors import ArchiveError, CloudFallbackWarning, CloudInputError, DeadlineError
 from helpers.ranges import Link, plan_ranges
 
 BUCKET = "nasa-irsa-wise"
@@ -20,11 +29,26 @@ KEY = "wise/allwise/images/p3am_cdd/08/0830/0830p227_ac51/0830p227_ac51-w1-int-3
 CRAB = SkyCoord(83.63321, 22.01446, unit="deg")
 
 
+URI = f"s3://{BUCKET}/{KEY}"
+HTTPS_HOST = "irsa.example.nasa.gov"  # a stand-in host of this module's own, on the loopback HTTP server
+HTTPS_URL = f"https://{HTTPS_HOST}/ibe/data/wise-like.fits"
+
+
 @pytest.fixture(scope="module")
 def wise_object(s3_server, wise_like_file):
     s3_server.create_bucket(BUCKET, region="us-west-2")
     s3_server.put_file(BUCKET, KEY, wise_like_file)
     return wise_like_file
+
+
+@pytest.fixture(autouse=True)
+def _no_faults_left(s3_server):
+    yield
+    s3_server.clear_faults()
+
+
+def _requests(s3) -> int:
+    return s3.stats(BUCKET, KEY).requests
 
 
 def test_cutout_reads_only_the_rows_it_needs(s3, wise_object):
@@ -90,20 +114,27 @@ def test_reading_hdu_data_moves_the_whole_image(s3, wise_object):
     assert s3.stats(BUCKET, KEY).bytes >= 2048 * 2048 * 4
 
 
-def test_cutout_outside_the_image(s3, wise_object):
-    with open_fits(f"s3://{BUCKET}/{KEY}") as hdul:
-        with pytest.raises(CloudAccessError, match="does not overlap"):
-            cutout(hdul[0], SkyCoord(10, -40, unit="deg"), 0.05 * u.deg)
+@pytest.mark.parametrize("position", [SkyCoord(10, -40, unit="deg"), SkyCoord(263.5, -22, unit="deg"),
+                                      (5000, 100), (-300, -300)])
+def test_cutout_outside_the_image(s3, wise_object, position):
+    """Off the projection (first two) or off the pixels: an input error, after no pixel reads."""
+    with open_fits(URI) as hdul:
+        s3.reset_stats()
+        with pytest.raises(CloudInputError, match="does not overlap the image"):
+            cutout(hdul[0], position, 0.05 * u.deg)
+    assert _requests(s3) == 0
 
 
 def test_open_fits_missing_object_names_the_uri(s3, wise_object):
-    with pytest.raises(CloudAccessError, match=f"s3://{BUCKET}/wise/nothing-here.fits"):
+    with pytest.raises(ArchiveError, match=f"S3 refused s3://{BUCKET}/wise/nothing-here.fits: 404") as caught:
         open_fits(f"s3://{BUCKET}/wise/nothing-here.fits")
+    assert caught.value.url == f"s3://{BUCKET}/wise/nothing-here.fits"
+    assert s3.stats(BUCKET, "wise/nothing-here.fits").requests == 1  # one HEAD, not tried again
 
 
 def test_open_fits_non_fits_object(s3, wise_object):
     s3.put_bytes(BUCKET, "wise/readme.txt", b"this is not a FITS file\n" * 200)
-    with pytest.raises(CloudAccessError, match="readme.txt"):
+    with pytest.raises(CloudInputError, match=f"s3://{BUCKET}/wise/readme.txt is not a readable FITS file"):
         with open_fits(f"s3://{BUCKET}/wise/readme.txt") as hdul:
             hdul[0].header  # noqa: B018
 
@@ -122,8 +153,9 @@ def test_fetch_bytes_small_object_from_moto(s3, wise_object):
 
 
 def test_fetch_bytes_missing_object(s3, wise_object):
-    with pytest.raises(CloudAccessError, match=r"S3 refused s3://nasa-irsa-wise/wise/none\.Z: (NoSuchKey|404)"):
+    with pytest.raises(ArchiveError, match=r"S3 refused s3://nasa-irsa-wise/wise/none\.Z: NoSuchKey \(404\)"):
         fetch_bytes("s3://nasa-irsa-wise/wise/none.Z")
+    assert s3.stats(BUCKET, "wise/none.Z").requests == 1  # a missing key is not tried again
 
 
 def test_requests_are_unsigned_even_with_credentials_in_the_environment(s3, wise_object, monkeypatch):
@@ -140,7 +172,7 @@ def test_requests_are_unsigned_even_with_credentials_in_the_environment(s3, wise
 
 def test_transfer_stats_needs_an_fsspec_file(wise_like_file):
     with fits.open(wise_like_file) as hdul:
-        with pytest.raises(CloudAccessError, match="open_fits"):
+        with pytest.raises(CloudInputError, match="open_fits"):
             transfer_stats(hdul)
 
 
@@ -164,3 +196,322 @@ def test_cutout_of_an_integer_image(s3, tmp_path):
         result = cutout(hdul[0], (250, 150), (20, 30), wcs=None)
     np.testing.assert_array_equal(result.data, data[140:160, 235:265])
     assert result.data.dtype == np.dtype(">i2")
+
+
+# --- errors a caller can tell apart: bad input, before any read -------------------------
+
+
+def _fits_bytes(*cards: tuple[str, str], data: bytes = bytes(2880)) -> bytes:
+    """A hand-made FITS file, so that headers astropy would refuse to write can be tested."""
+    header = "".join(f"{key:<8}= {value:>20}".ljust(80) for key, value in cards) + "END".ljust(80)
+    return header.ljust(2880).encode() + data
+
+
+def _image_hdu(shape=(20, 20)):
+    return fits.PrimaryHDU(np.arange(np.prod(shape), dtype=np.float32).reshape(shape))
+
+
+def _table_hdu():
+    return fits.BinTableHDU.from_columns([fits.Column(name="x", format="E", array=np.arange(3.0))], name="EVENTS")
+
+
+def _string_naxis1_hdu():
+    hdu = _image_hdu()
+    hdu.header["NAXIS1"] = "twenty"
+    return hdu
+
+
+BAD_CUTOUTS = [
+    ("size 0", _image_hdu, (5, 5), 0, "cutout size must be positive and finite, got 0"),
+    ("negative size", _image_hdu, (5, 5), -5, "cutout size must be positive and finite, got -5"),
+    ("one side 0", _image_hdu, (5, 5), (10, 0), r"cutout size must be positive and finite, got \(10, 0\)"),
+    ("NaN size", _image_hdu, (5, 5), float("nan"), "cutout size must be positive and finite, got nan"),
+    ("zero angle", _image_hdu, (5, 5), 0 * u.deg, "cutout size must be positive"),
+    ("size in seconds", _image_hdu, (5, 5), 3 * u.s, "cutout size must be in pixels or an angle, not s"),
+    ("size as text", _image_hdu, (5, 5), "big", "cutout size must be numbers or Quantities, got 'big'"),
+    ("NaN position", _image_hdu, (np.nan, 5), 4, r"the cutout position is not finite: \(nan, 5\)"),
+    ("NaN sky position", _image_hdu, SkyCoord(np.nan, 0, unit="deg"), 4, "the cutout position is not finite"),
+    ("position as text", _image_hdu, "M1", 4, "must be a SkyCoord or pixels"),
+    ("sky position, no WCS", _image_hdu, CRAB, 4, "a sky position needs a celestial WCS, and the HDU's header has no"),
+    ("angular size, no WCS", _image_hdu, (5, 5), 0.01 * u.deg, "an angular cutout size needs a celestial WCS"),
+    ("3-D cube", lambda: _image_hdu((3, 20, 20)), (5, 5), 4, "cutout needs a 2-D image, but this HDU has NAXIS = 3"),
+    ("table", _table_hdu, (5, 5), 4, "cutout needs an image HDU .* got BinTableHDU 'EVENTS', a table"),
+    ("not an HDU", lambda: np.zeros((20, 20)), (5, 5), 4, "cutout needs an image HDU .* got ndarray"),
+    ("string NAXIS1", _string_naxis1_hdu, (5, 5), 4, "the HDU's header has NAXIS1 = 'twenty', not a positive integer"),
+]
+
+
+@pytest.mark.parametrize(("make", "position", "size", "message"), [case[1:] for case in BAD_CUTOUTS],
+                         ids=[case[0] for case in BAD_CUTOUTS])
+def test_cutout_refuses_bad_input_saying_what_is_wrong(make, position, size, message):
+    with pytest.raises(CloudInputError, match=message):
+        cutout(make(), position, size)
+
+
+def test_cutout_of_an_hdu_in_memory():
+    hdu = _image_hdu()
+    result = cutout(hdu, (4, 5), (3, 2))
+    np.testing.assert_array_equal(result.data, hdu.data[4:7, 3:5])
+
+
+def test_cutout_smaller_than_a_pixel_is_an_input_error():
+    with pytest.raises(CloudInputError, match="less than one pixel"):
+        cutout(_image_hdu(), (5, 5), 0.3)
+
+
+def test_a_bogus_bitpix_in_s3_is_refused_before_reading_pixels(s3, wise_object):
+    s3.put_bytes(BUCKET, "wise/bitpix12.fits", _fits_bytes(
+        ("SIMPLE", "T"), ("BITPIX", "12"), ("NAXIS", "2"), ("NAXIS1", "10"), ("NAXIS2", "10")))
+    with open_fits(f"s3://{BUCKET}/wise/bitpix12.fits") as hdul:
+        opened = s3.stats(BUCKET, "wise/bitpix12.fits").requests
+        with pytest.raises(CloudInputError, match="the HDU's header has BITPIX = 12, not one of 8, 16, 32"):
+            cutout(hdul[0], (5, 5), 4)
+    assert s3.stats(BUCKET, "wise/bitpix12.fits").requests == opened
+
+
+def test_a_string_naxis1_in_s3_is_not_a_readable_fits_file(s3, wise_object):
+    s3.put_bytes(BUCKET, "wise/naxis1.fits", _fits_bytes(
+        ("SIMPLE", "T"), ("BITPIX", "16"), ("NAXIS", "2"), ("NAXIS1", "'abc'"), ("NAXIS2", "10")))
+    with pytest.raises(CloudInputError, match=f"s3://{BUCKET}/wise/naxis1.fits is not a readable FITS file: TypeError"):
+        open_fits(f"s3://{BUCKET}/wise/naxis1.fits")
+
+
+@pytest.mark.parametrize("uri", ["s3://Not_A_Bucket/key.fits", "s3://nasa-irsa-wise/", "https://irsa.ipac.caltech.edu/x",
+                                 "s3://ab/key.fits"])
+def test_malformed_uris_are_input_errors(uri):
+    with pytest.raises(CloudInputError):
+        fetch_bytes(uri)
+    with pytest.raises(CloudInputError):
+        open_fits(uri)
+
+
+@pytest.mark.parametrize("timeout", [0, -3, float("nan"), "soon"])
+def test_bad_timeouts_are_input_errors(s3, wise_object, timeout):
+    with pytest.raises(CloudInputError, match="timeout must be"):
+        fetch_bytes(URI, timeout=timeout)
+    with pytest.raises(CloudInputError, match="timeout must be"):
+        open_fits(URI, timeout=timeout)
+    assert _requests(s3) == 0
+
+
+# --- one retry layer: what is tried again, how often ------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["500", "502", "503", "504", "reset", "truncate"])
+def test_fetch_bytes_tries_a_transient_failure_again(s3, wise_object, kind):
+    """"truncate": the body stops at half its Content-Length; "reset": a TCP reset before any byte."""
+    s3.inject(kind, key=KEY, count=1, methods=("GET",))
+    assert fetch_bytes(URI) == wise_object.read_bytes()
+    assert _requests(s3) == 2
+
+
+def test_three_slowdowns_then_success_succeed_within_the_tries(s3, wise_object):
+    s3.inject("503", key=KEY, count=3, methods=("GET",))
+    assert fetch_bytes(URI) == wise_object.read_bytes()
+    assert _requests(s3) == 4
+
+
+@pytest.mark.parametrize("kind", ["503", "500", "reset"])
+def test_a_persistent_failure_gives_up_after_four_tries(s3, wise_object, kind):
+    """Six SlowDowns (or any persistent 5xx) are not a refusal: "failed after 4 tries", in seconds."""
+    s3.inject(kind, key=KEY, count=6, methods=("GET",))
+    began = time.monotonic()
+    with pytest.raises(ArchiveError, match=f"GET {URI} failed after 4 tries") as caught:
+        fetch_bytes(URI)
+    assert time.monotonic() - began < 10
+    assert "refused" not in str(caught.value)
+    assert not isinstance(caught.value, DeadlineError)
+    assert caught.value.url == URI
+    assert _requests(s3) == 4
+
+
+@pytest.mark.parametrize("kind", ["403", "404"])
+def test_refusals_are_not_tried_again(s3, wise_object, kind):
+    s3.inject(kind, key=KEY, count=10)
+    with pytest.raises(ArchiveError, match=f"S3 refused {URI}: ({kind}|AccessDenied|NoSuchKey)"):
+        fetch_bytes(URI)
+    assert _requests(s3) == 1
+    with pytest.raises(ArchiveError, match=f"S3 refused {URI}"):
+        open_fits(URI)
+    assert _requests(s3) == 2  # one HEAD
+
+
+def test_retry_settings_of_the_environment_add_no_retries(s3, wise_object, monkeypatch):
+    """botocore reads AWS_MAX_ATTEMPTS and AWS_RETRY_MODE; helpers' explicit one-try setting wins."""
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "10")
+    monkeypatch.setenv("AWS_RETRY_MODE", "adaptive")
+    monkeypatch.setattr(helpers.s3, "_clients", {})
+    s3.inject("503", key=KEY, count=100, methods=("GET",))
+    with pytest.raises(ArchiveError, match="failed after 4 tries"):
+        fetch_bytes(URI)
+    assert _requests(s3) == 4
+
+
+def _clean_cutout_requests(s3) -> int:
+    """The ranges a clean cutout of the Crab plans (one GET each)."""
+    with open_fits(URI) as hdul:
+        s3.reset_stats()
+        cutout(hdul[0], CRAB, 0.0889 * u.deg)
+    planned = _requests(s3)
+    s3.reset_stats()
+    return planned
+
+
+def test_cutout_sends_again_only_the_ranges_that_failed(s3, wise_object):
+    planned = _clean_cutout_requests(s3)
+    assert planned > 1
+    with open_fits(URI) as hdul:
+        s3.reset_stats()
+        s3.inject("503", key=KEY, count=1, methods=("GET",))
+        result = cutout(hdul[0], CRAB, 0.0889 * u.deg)
+        stats = transfer_stats(hdul)
+    reference = Cutout2D(fits.getdata(wise_object), CRAB, 0.0889 * u.deg, wcs=WCS(fits.getheader(wise_object)))
+    np.testing.assert_array_equal(result.data, reference.data)
+    assert _requests(s3) == planned + 1
+    assert stats["requests"] == 1 + planned + 1  # the header's block, the plan, the one range sent again
+
+
+@pytest.mark.parametrize("kind", ["500", "503", "reset"])
+def test_a_persistent_failure_during_a_cutout_is_an_archive_error_not_no_overlap(s3, wise_object, kind):
+    planned = _clean_cutout_requests(s3)
+    with open_fits(URI) as hdul:
+        s3.reset_stats()
+        s3.inject(kind, key=KEY, count=100_000, methods=("GET",))
+        began = time.monotonic()
+        with pytest.raises(ArchiveError, match=f"reading {URI} failed after 4 tries") as caught:
+            cutout(hdul[0], CRAB, 0.0889 * u.deg)
+    assert time.monotonic() - began < 10
+    assert not isinstance(caught.value, (CloudInputError, DeadlineError))
+    assert "overlap" not in str(caught.value)
+    # aiohttp re-sends a GET once, at once, when the connection dies before any answer (RFC 9112 allows it
+    # for idempotent requests; aiohttp has no setting): the documented bound for resets is 2 x 4 per range.
+    assert _requests(s3) == (8 if kind == "reset" else 4) * planned
+
+
+def test_a_persistent_failure_while_opening(s3, wise_object):
+    s3.inject("503", key=KEY, count=100, methods=("GET",))
+    began = time.monotonic()
+    with pytest.raises(ArchiveError, match=f"reading {URI} failed after 4 tries: {URI}: SlowDown"):
+        open_fits(URI)
+    assert time.monotonic() - began < 10
+    assert _requests(s3) == 1 + 4  # HEAD, then the first header block 4 times
+
+
+# --- clients reused ------------------------------------------------------------------
+
+
+def test_one_client_per_region_and_endpoint(s3, wise_object, monkeypatch):
+    built = []
+    original = helpers.s3._new_client
+    monkeypatch.setattr(helpers.s3, "_clients", {})
+    monkeypatch.setattr(helpers.s3, "_new_client", lambda *args: built.append(args) or original(*args))
+    for _ in range(5):
+        fetch_bytes(URI)
+    assert len(built) == 1
+    assert helpers.s3.s3_client("us-west-2") is helpers.s3.s3_client("us-west-2")
+    assert helpers.s3.s3_client("us-east-1") is not helpers.s3.s3_client("us-west-2")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9")
+    other = helpers.s3.s3_client("us-west-2")
+    assert other.meta.endpoint_url == "http://127.0.0.1:9"
+    assert len(built) == 3
+
+
+def test_the_s3fs_filesystem_is_shared_and_tries_once(s3):
+    fs = helpers.s3.s3_filesystem("us-west-2")
+    assert fs is helpers.s3.s3_filesystem("us-west-2")
+    assert fs.retries == 1
+    assert fs.config_kwargs["retries"] == {"total_max_attempts": 1, "mode": "standard"}
+
+
+# --- deadlines -------------------------------------------------------------------------
+
+
+def test_fetch_bytes_meets_its_deadline_against_a_drip(s3, wise_object):
+    s3.inject("drip", key=KEY, count=10, seconds=0.5, methods=("GET",))
+    began = time.monotonic()
+    with pytest.raises(DeadlineError, match=f"fetch_bytes of {URI} did not finish within its 2 s deadline"):
+        fetch_bytes(URI, timeout=2)
+    assert time.monotonic() - began < 4
+
+
+def test_fetch_bytes_meets_its_deadline_against_a_stall(s3, wise_object):
+    s3.inject("slow", key=KEY, count=10, seconds=10, methods=("GET",))
+    began = time.monotonic()
+    with pytest.raises(DeadlineError, match=f"fetch_bytes of {URI}"):
+        fetch_bytes(URI, timeout=1.5)
+    assert time.monotonic() - began < 3
+
+
+def test_open_fits_meets_its_deadline_against_a_drip(s3, wise_object):
+    s3.inject("drip", key=KEY, count=10, seconds=0.5, methods=("GET",))
+    began = time.monotonic()
+    with pytest.raises(DeadlineError, match=f"open_fits of {URI} did not finish within its 2 s deadline"):
+        open_fits(URI, timeout=2)
+    assert time.monotonic() - began < 4
+
+
+def test_cutout_meets_its_deadline_against_a_drip(s3, wise_object):
+    with open_fits(URI) as hdul:
+        s3.inject("drip", key=KEY, count=100_000, seconds=0.5, methods=("GET",))
+        began = time.monotonic()
+        with pytest.raises(DeadlineError, match=f"cutout of {URI} did not finish within its 2 s deadline"):
+            cutout(hdul[0], CRAB, 0.0889 * u.deg, timeout=2)
+        assert time.monotonic() - began < 4
+
+
+# --- the HTTPS fallback ---------------------------------------------------------------
+
+
+@pytest.fixture
+def https_copy(http, wise_like_file):
+    """The wise-like file at HTTPS_URL on the loopback HTTP server (with Range support)."""
+    from werkzeug.utils import send_file
+
+    if not getattr(http, "_test_reading_route", False):
+        http.route(HTTPS_HOST, "/ibe/data/", lambda request, path: send_file(
+            wise_like_file, request.environ, mimetype="application/fits", conditional=True))
+        http._test_reading_route = True
+    yield http
+    http.clear_faults()
+
+
+def _hits(server) -> int:
+    return server.hits[f"{HTTPS_HOST}/ibe/data/wise-like.fits"]
+
+
+@pytest.mark.parametrize("kind", ["403", "404"])
+def test_a_refusal_falls_back_to_the_https_copy_once(s3, wise_object, https_copy, kind):
+    location = CloudLocation(BUCKET, KEY, "us-west-2", https_url=HTTPS_URL)
+    s3.inject(kind, key=KEY, count=100)
+    before = _hits(https_copy)
+    with pytest.warns(CloudFallbackWarning, match=f"S3 refused {URI}.*reading the archive's HTTPS copy {HTTPS_URL}"):
+        assert fetch_bytes(location) == wise_object.read_bytes()
+    assert (_requests(s3), _hits(https_copy) - before) == (1, 1)
+    with pytest.warns(CloudFallbackWarning):
+        with open_fits(location) as hdul:
+            part = cutout(hdul[0], CRAB, 0.02 * u.deg)
+            assert transfer_stats(hdul)["bytes"] < wise_object.stat().st_size / 10
+    np.testing.assert_array_equal(part.data, fits.getdata(wise_object)[part.slices_original])
+
+
+def test_a_failing_https_copy_names_both_addresses(s3, wise_object, https_copy):
+    location = CloudLocation(BUCKET, KEY, "us-west-2", https_url=HTTPS_URL)
+    s3.inject("403", key=KEY, count=100)
+    https_copy.inject("500", host=HTTPS_HOST, count=100)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CloudFallbackWarning)
+        with pytest.raises(ArchiveError, match=f"S3 refused {URI}.*and its HTTPS copy failed too: "
+                                               f"GET {HTTPS_URL} failed after 4 tries") as caught:
+            fetch_bytes(location)
+    assert caught.value.url == HTTPS_URL
+
+
+def test_the_https_fallback_meets_its_deadline_against_a_drip(s3, wise_object, https_copy):
+    location = CloudLocation(BUCKET, KEY, "us-west-2", https_url=HTTPS_URL)
+    s3.inject("403", key=KEY, count=100)
+    https_copy.inject("drip", host=HTTPS_HOST, count=100, seconds=0.5)
+    for call in (lambda: fetch_bytes(location, timeout=2), lambda: open_fits(location, timeout=2)):
+        began = time.monotonic()
+        with pytest.warns(CloudFallbackWarning), pytest.raises(DeadlineError, match=f"of {URI} did not finish"):
+            call()
+        assert time.monotonic() - began < 4

@@ -1,14 +1,18 @@
 """The fault matrix: every public reading helper, against the local archive's injected faults.
 
 Each case either succeeds (after a retry or the HTTPS fallback) with the file's exact bytes,
-or raises CloudAccessError naming the URI or service, within a bounded time.  Timeouts are
-shortened so that "slow" faults are decided in seconds.
+or raises the error family the failure belongs to (ArchiveError, DeadlineError), naming the
+URI or service, within a bounded time.  Timeouts are shortened so that "slow" faults are
+decided in seconds.  The connection faults are real: "reset" is a TCP reset before any
+response byte, "truncate" a FIN after half of the announced body, "drip" one byte every 0.5 s.
 """
 
 from __future__ import annotations
 
 import hashlib
+import socket
 import time
+from urllib.parse import urlsplit
 
 import astropy.units as u
 import numpy as np
@@ -23,11 +27,11 @@ import helpers.http
 import helpers.s3
 from helpers import CloudAccessError, cloud_uri, cutout, fetch_bytes, open_fits
 from helpers.cloud import CloudLocation
-from helpers.errors import CloudFallbackWarning
+from helpers.errors import ArchiveError, CloudFallbackWarning, CloudInputError, DeadlineError
 from local_archive.data import CRAB
 
 TIMEOUT = 1.5  # seconds, for this module
-GIVE_UP = 40.0  # the longest any case may take to fail
+GIVE_UP = 10.0  # the longest any S3 case may take to fail: 4 tries, 1.75 s of back-off, the requests' own time
 
 
 @pytest.fixture
@@ -84,12 +88,94 @@ def test_a_persistent_fault_is_a_clear_error_in_bounded_time(faulty, kind):
     product = _product(faulty, "acisf13140N002_full_img2.fits.gz")
     faulty.s3.inject(kind, key=product.key, count=1000)
     began = time.monotonic()
-    with pytest.raises(CloudAccessError, match=product.key.rsplit("/", 1)[-1]):
+    with pytest.raises(ArchiveError, match=f"GET {product.uri} failed after 4 tries") as caught:
         fetch_bytes(product.uri)
+    assert not isinstance(caught.value, DeadlineError)
     assert time.monotonic() - began < GIVE_UP
-    with pytest.raises(CloudAccessError, match=product.key.rsplit("/", 1)[-1]):
+    assert faulty.s3.stats(product.bucket, product.key).requests == 4
+    began = time.monotonic()
+    with pytest.raises(ArchiveError, match=f"HEAD {product.uri} failed after 4 tries"):
         open_fits(product.uri)
-    assert time.monotonic() - began < 2 * GIVE_UP
+    assert time.monotonic() - began < GIVE_UP
+    # aiohttp re-sends a request once when the connection dies before any answer (see helpers.reading)
+    assert faulty.s3.stats(product.bucket, product.key).requests == 4 + (8 if kind == "reset" else 4)
+
+
+@pytest.mark.parametrize("kind", ["500", "503", "reset"])
+def test_a_persistent_fault_during_a_cutout_is_not_no_overlap(faulty, kind):
+    product = _product(faulty, "-w1-int-3.fits")
+    with open_fits(product.uri) as hdul:
+        faulty.s3.inject(kind, key=product.key, count=100_000, methods=("GET",))
+        began = time.monotonic()
+        with pytest.raises(ArchiveError, match=f"reading {product.uri} failed after 4 tries") as caught:
+            cutout(hdul[0], SkyCoord(*CRAB, unit="deg"), 0.0889 * u.deg)
+        assert time.monotonic() - began < GIVE_UP
+    assert not isinstance(caught.value, CloudInputError)
+    assert "overlap" not in str(caught.value)
+
+
+def test_drips_meet_the_deadline_of_every_reader(faulty):
+    """One byte every 0.5 s never trips a socket timeout; the 2 s deadline of each call does."""
+    gz = _product(faulty, "acisf13139N002_cntr_img2.fits.gz")
+    wise = _product(faulty, "-w1-int-3.fits")
+    crab = SkyCoord(*CRAB, unit="deg")
+    with open_fits(wise.uri) as hdul:
+        faulty.s3.inject("drip", key=wise.key, count=100_000, seconds=0.5, methods=("GET",))
+        faulty.s3.inject("drip", key=gz.key, count=100_000, seconds=0.5, methods=("GET",))
+        calls = {
+            "fetch_bytes": lambda: fetch_bytes(gz.uri, timeout=2),
+            "open_fits": lambda: open_fits(wise.uri, timeout=2),
+            "cutout": lambda: cutout(hdul[0], crab, 0.0889 * u.deg, timeout=2),
+        }
+        for name, call in calls.items():
+            began = time.monotonic()
+            with pytest.raises(DeadlineError, match=f"{name} of s3://.* did not finish within its 2 s deadline"):
+                call()
+            assert time.monotonic() - began < 4, name
+
+
+def test_drips_meet_the_deadline_of_the_https_fallback(faulty):
+    gz = _product(faulty, "acisf13139N002_full_img2.fits.gz")
+    wise = _product(faulty, "-w2-int-3.fits")
+    for product, read in ((gz, fetch_bytes), (wise, open_fits)):
+        location = CloudLocation(product.bucket, product.key, product.region, https_url=product.https_url)
+        parts = urlsplit(product.https_url)
+        faulty.s3.inject("403", key=product.key, count=10)
+        faulty.http.inject("drip", host=parts.hostname, prefix=parts.path, count=100, seconds=0.5)
+        began = time.monotonic()
+        with pytest.warns(CloudFallbackWarning), pytest.raises(DeadlineError, match=product.key.rsplit("/")[-1]):
+            read(location, timeout=2)
+        assert time.monotonic() - began < 4
+
+
+@pytest.mark.parametrize("kind", ["reset", "truncate", "drip"])
+def test_the_http_server_connection_faults_are_real(faulty, kind):
+    """A raw socket sees what a client would: no HTTP bytes before a reset, a short body, a trickle."""
+    product = _product(faulty, "acisf13139N002_full_img2.fits.gz")
+    parts = urlsplit(product.https_url)
+    faulty.http.inject(kind, host=parts.hostname, prefix=parts.path, seconds=0.2)
+    host, port = urlsplit(faulty.http.base_url).netloc.split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as raw:
+        raw.sendall(f"GET /{parts.hostname}{parts.path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        received, began = b"", time.monotonic()
+        try:
+            while time.monotonic() - began < 1.5 and (chunk := raw.recv(65536)):
+                received += chunk
+            outcome = "eof" if time.monotonic() - began < 1.5 else "still dripping"
+        except ConnectionResetError:
+            outcome = "reset"
+    head, _, body = received.partition(b"\r\n\r\n")
+    if kind == "reset":
+        assert (outcome, received) == ("reset", b"")
+    elif kind == "truncate":
+        assert outcome == "eof" and head.startswith(b"HTTP/1.1 200")
+        length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                          if line.lower().startswith(b"content-length")))
+        assert length == product.path.stat().st_size and 0 < len(body) < length
+        assert body == product.path.read_bytes()[: len(body)]
+    else:
+        assert outcome == "still dripping" and head.startswith(b"HTTP/1.1 200")
+        assert 3 <= len(body) <= 9  # about one byte per 0.2 s
 
 
 @pytest.mark.parametrize("kind", ["403", "404"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import statistics
 import time
 
@@ -85,3 +86,66 @@ def test_latency_and_bandwidth_are_injected(server):
     # 50 ms round trip + 200 kB at 1 MB/s: 0.25 s at the least (a lower bound holds on any machine)
     assert time.perf_counter() - began >= 0.25
     assert len(got.content) == 200_000
+
+
+def _raw_get(s3, path: str, listen: float = 1.5) -> tuple[str, bytes]:
+    """GET over a bare socket: ("reset" | "eof" | "still sending", the bytes that arrived)."""
+    host, port = s3.endpoint.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as raw:
+        raw.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        received, began = b"", time.monotonic()
+        try:
+            while time.monotonic() - began < listen:
+                chunk = raw.recv(65536)
+                if not chunk:
+                    return "eof", received
+                received += chunk
+        except ConnectionResetError:
+            return "reset", received
+    return "still sending", received
+
+
+def test_a_reset_is_a_tcp_reset_before_any_response_byte(server):
+    s3, _, _ = server
+    s3.inject("reset", key="file/small.bin")
+    outcome, received = _raw_get(s3, "/nasa-heasarc/file/small.bin")
+    assert (outcome, received) == ("reset", b"")  # no "HTTP/1.1 500": the client sees ECONNRESET
+
+
+def test_a_truncated_body_is_shorter_than_its_content_length(server):
+    s3, _, small = server
+    s3.inject("truncate", key="file/small.bin")
+    outcome, received = _raw_get(s3, "/nasa-heasarc/file/small.bin")
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert outcome == "eof" and head.startswith(b"HTTP/1.1 200")
+    assert f"Content-Length: {len(small)}".encode() in head
+    assert body == small[: len(small) // 2]
+
+
+def test_a_drip_sends_one_byte_at_a_time(server):
+    s3, _, small = server
+    s3.inject("drip", key="file/small.bin", seconds=0.2)
+    outcome, received = _raw_get(s3, "/nasa-heasarc/file/small.bin", listen=1.5)
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert outcome == "still sending" and head.startswith(b"HTTP/1.1 200")
+    assert 3 <= len(body) <= 9 and body == small[: len(body)]
+
+
+@pytest.mark.parametrize(("kind", "status", "code"), [("500", 500, b"InternalError"), ("502", 502, b"BadGateway"),
+                                                      ("503", 503, b"SlowDown"), ("504", 504, b"GatewayTimeout"),
+                                                      ("403", 403, b"AccessDenied"), ("404", 404, b"NoSuchKey")])
+def test_status_faults_answer_as_s3_does(server, kind, status, code):
+    s3, _, _ = server
+    s3.inject(kind, key="file/small.bin")
+    answer = requests.get(f"{s3.endpoint}/nasa-heasarc/file/small.bin", timeout=10)
+    assert answer.status_code == status
+    assert f"<Code>{code.decode()}</Code>".encode() in answer.content
+
+
+def test_signed_requests_are_counted(server):
+    s3, _, small = server
+    s3.reset_stats()
+    assert s3.client.get_object(Bucket="nasa-heasarc", Key="file/small.bin")["Body"].read() == small  # signed
+    requests.get(f"{s3.endpoint}/nasa-heasarc/file/small.bin", timeout=10)  # anonymous
+    assert s3.signed_requests == 1
+    assert s3.stats("nasa-heasarc", "file/small.bin").requests == 2
