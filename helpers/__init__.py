@@ -14,12 +14,14 @@ Importing this package makes no network call.
 """
 
 from .cloud import CloudLocation, https_to_s3, parse_cloud_access
+from .cutouts import cutout
 from .datalink import datalink_location, iter_datalinks_by_row
 from .errors import ArchiveError, CloudAccessError, CloudInputError, DeadlineError, LZWError
 from .events import bin_events
+from .fetching import fetch_bytes
 from .locate import cloud_uri
 from .lzw import decompress_lzw
-from .reading import cutout, fetch_bytes, open_fits, transfer_stats
+from .reading import open_fits, transfer_stats
 
 __all__ = [
     "ArchiveError",

@@ -16,12 +16,14 @@ import numpy as np
 
 __all__ = [
     "fsspec_file",
+    "hdu_has_file",
     "hdu_data_offset",
     "hdu_data_loaded",
     "bitpix_dtype",
     "section_class",
     "record_results",
     "record_index",
+    "streaming_read1",
 ]
 
 
@@ -31,6 +33,11 @@ def fsspec_file(obj: Any) -> Any:
     astropy keeps it as ``obj._file._file`` (its ``_File`` wrapper and the raw file object).
     """
     return getattr(getattr(obj, "_file", None), "_file", None)
+
+
+def hdu_has_file(hdu: Any) -> bool:
+    """Whether an HDU reads its data from a file (astropy's ``_file``), not from memory."""
+    return getattr(hdu, "_file", None) is not None
 
 
 def hdu_data_offset(hdu: Any) -> int | None:
@@ -73,3 +80,12 @@ def record_index(record: Any) -> int | None:
     if index is None:
         index = getattr(record, "index", None)
     return int(index) if isinstance(index, (int, np.integer)) else None
+
+
+def streaming_read1(body: Any) -> Any:
+    """``read1`` of the urllib3 response under a botocore ``StreamingBody`` (its ``_raw_stream``), or None.
+
+    ``read1`` returns what has arrived without waiting for a full chunk, so a
+    reader can check its deadline while a server drips; botocore offers only ``read(n)``.
+    """
+    return getattr(getattr(body, "_raw_stream", None), "read1", None)

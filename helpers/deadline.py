@@ -12,7 +12,7 @@ off 0.25, 0.5, 1 s.  A service that keeps answering 5xx therefore fails after
 within 10 s unless each request itself takes seconds), with an
 :class:`~helpers.errors.ArchiveError` saying "failed after 4 tries".  Six
 SlowDown answers in a row fail; three and then success succeed.  What each
-public call sends at most is listed in :mod:`helpers.reading`.
+public call sends at most is listed in :mod:`helpers.failures`.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ and astropy do.
 
 Neither botocore nor s3fs retries anything here (botocore's
 ``total_max_attempts`` is 1, and :func:`s3_filesystem` makes s3fs try each call
-once): :func:`helpers.deadline.with_retries` in :mod:`helpers.reading` is the one
+once): :func:`helpers.deadline.with_retries` (see :mod:`helpers.failures`) is the one
 retry loop, so a failing request is sent at most
 :data:`helpers.deadline.MAX_ATTEMPTS` times.  Left to themselves, botocore
 (4 attempts) under s3fs (5 x 5 for SlowDown) sent 100 GETs for one range.
@@ -126,7 +126,7 @@ def s3_storage_options(
     ``default_cache_type``; ``block_size=``/``cache_type=`` raise TypeError.
     botocore does not retry with these options, but s3fs's own loop still does
     (it cannot be set through options); :func:`s3_filesystem` is the filesystem
-    that tries once, as :mod:`helpers.reading` uses it.
+    that tries once, as :mod:`helpers.reading` and :mod:`helpers.cutouts` use it.
 
     Examples
     --------

@@ -238,6 +238,11 @@ class S3Server:
             found = self._files.get((bucket, key))
             if environ["REQUEST_METHOD"] == "GET" and found is not None and not environ.get("QUERY_STRING"):
                 body = self._serve_file(found, rng, start_response)
+            elif environ["REQUEST_METHOD"] == "HEAD" and found is not None and not environ.get("QUERY_STRING"):
+                # moto's objects are one store per process: another S3Server in this process (a test's)
+                # may have put an object under the same key, so HEAD answers from this server's file too.
+                start_response("200 OK", self._file_headers(found) + [("Content-Length", str(found.size))])
+                body = []
             else:
                 body = moto_app(environ, start_response)
             if kind == "truncate" and environ["REQUEST_METHOD"] == "GET":
@@ -276,13 +281,17 @@ class S3Server:
         bucket, _, key = unquote(path).lstrip("/").partition("/")
         return bucket, key
 
-    def _serve_file(self, obj: _FileObject, rng: str | None, start_response: Any) -> Iterable[bytes]:
-        headers = [
+    @staticmethod
+    def _file_headers(obj: _FileObject) -> list[tuple[str, str]]:
+        return [
             ("Content-Type", obj.content_type),
             ("ETag", obj.etag),
             ("Last-Modified", obj.last_modified),
             ("Accept-Ranges", "bytes"),
         ]
+
+    def _serve_file(self, obj: _FileObject, rng: str | None, start_response: Any) -> Iterable[bytes]:
+        headers = self._file_headers(obj)
         start, end, status = 0, obj.size - 1, "200 OK"
         if rng:
             parsed = _parse_range(rng, obj.size)

@@ -1,6 +1,6 @@
 """helpers.reading against a real S3 server on loopback (moto), counting what it serves.
 
-Besides the bytes, these tests check the bounds that helpers/reading.py documents: which
+Besides the bytes, these tests check the bounds that helpers/failures.py documents: which
 failures are tried again and how often (requests the server counted), which error family
 each failure raises and that it names the URI, and the total deadline of every call.
 """

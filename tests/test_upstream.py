@@ -79,3 +79,27 @@ def test_astropy_row_index_and_no_results():
     assert _upstream.record_index(row) == 2
     assert _upstream.record_results(row) is None
     assert _upstream.record_index({"a": 1}) is None
+
+
+def test_astropy_hdu_has_file(tmp_path):
+    path = tmp_path / "x.fits"
+    path.write_bytes(_image_bytes())
+    with fits.open(path, lazy_load_hdus=True) as hdul:
+        assert _upstream.hdu_has_file(hdul[0]) is True, "astropy moved HDU._file"
+    assert _upstream.hdu_has_file(fits.PrimaryHDU(np.zeros((2, 2)))) is False
+
+
+def test_botocore_body_has_read1(s3):
+    """fetch_bytes reads what has arrived through urllib3's read1 under botocore's StreamingBody."""
+    from helpers.s3 import s3_client
+
+    s3.create_bucket("nasa-heasarc")
+    s3.put_bytes("nasa-heasarc", "upstream/read1.bin", b"0123456789" * 100)
+    body = s3_client("us-east-1").get_object(Bucket="nasa-heasarc", Key="upstream/read1.bin")["Body"]
+    read1 = _upstream.streaming_read1(body)
+    assert read1 is not None, "botocore's StreamingBody no longer keeps a urllib3 response with read1 at _raw_stream"
+    got = b""
+    while chunk := read1(64):
+        assert len(chunk) <= 64
+        got += chunk
+    assert got == b"0123456789" * 100

@@ -97,7 +97,7 @@ def test_a_persistent_fault_is_a_clear_error_in_bounded_time(faulty, kind):
     with pytest.raises(ArchiveError, match=f"HEAD {product.uri} failed after 4 tries"):
         open_fits(product.uri)
     assert time.monotonic() - began < GIVE_UP
-    # aiohttp re-sends a request once when the connection dies before any answer (see helpers.reading)
+    # aiohttp re-sends a request once when the connection dies before any answer (see helpers.failures)
     assert faulty.s3.stats(product.bucket, product.key).requests == 4 + (8 if kind == "reset" else 4)
 
 

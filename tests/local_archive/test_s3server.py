@@ -149,3 +149,27 @@ def test_signed_requests_are_counted(server):
     requests.get(f"{s3.endpoint}/nasa-heasarc/file/small.bin", timeout=10)  # anonymous
     assert s3.signed_requests == 1
     assert s3.stats("nasa-heasarc", "file/small.bin").requests == 2
+
+
+def test_file_backed_heads_answer_as_moto_does(server):
+    s3, _, small = server
+    by_moto = requests.head(f"{s3.endpoint}/nasa-heasarc/moto/small.bin", timeout=10)
+    by_file = requests.head(f"{s3.endpoint}/nasa-heasarc/file/small.bin", timeout=10)
+    assert by_file.status_code == by_moto.status_code == 200
+    assert by_file.content == by_moto.content == b""
+    for name in ("ETag", "Content-Length", "Content-Type", "Last-Modified"):
+        assert by_file.headers.get(name) == by_moto.headers.get(name), name
+    assert by_file.headers["Content-Length"] == str(len(small))
+
+
+def test_another_server_in_the_process_does_not_change_this_ones_objects(server):
+    """moto keeps one object store per process: a test's own S3Server writing the same key must not
+    change what this server answers (the notebooks' local archive shares the pytest process with the tests)."""
+    s3, big, _ = server
+    with S3Server() as other:
+        other.create_bucket("nasa-heasarc")
+        other.put_bytes("nasa-heasarc", "big/file.bin", b"SIMPLE  =                    T" + b" " * 2850)
+        head = requests.head(f"{s3.endpoint}/nasa-heasarc/big/file.bin", timeout=10)
+        tail = requests.get(f"{s3.endpoint}/nasa-heasarc/big/file.bin", headers={"Range": "bytes=-100"}, timeout=10)
+    assert head.headers["Content-Length"] == str(len(big)) == str(64 << 20)
+    assert tail.content == big[-100:]
