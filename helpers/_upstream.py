@@ -24,6 +24,12 @@ __all__ = [
     "record_results",
     "record_index",
     "streaming_read1",
+    "fsspec_cache",
+    "cache_counters",
+    "set_cache_fetcher",
+    "cache_block_size",
+    "set_cache_block_size",
+    "async_cat_file",
 ]
 
 
@@ -89,3 +95,43 @@ def streaming_read1(body: Any) -> Any:
     reader can check its deadline while a server drips; botocore offers only ``read(n)``.
     """
     return getattr(getattr(body, "_raw_stream", None), "read1", None)
+
+
+# --- fsspec: the read-ahead cache of an open file, and the async API of a file system -------------------------
+
+
+def fsspec_cache(handle: Any) -> Any:
+    """The read-ahead cache of an fsspec file (``AbstractBufferedFile.cache``, a ``BaseCache``), or None."""
+    cache = getattr(handle, "cache", None)
+    return cache if cache is not None and hasattr(cache, "fetcher") else None
+
+
+def cache_counters(cache: Any) -> tuple[int, int] | None:
+    """``(bytes fetched, requests made)`` that an fsspec cache counted (``total_requested_bytes``, ``miss_count``)."""
+    try:
+        return int(cache.total_requested_bytes), int(cache.miss_count)
+    except (AttributeError, TypeError, ValueError):
+        return None
+
+
+def set_cache_fetcher(cache: Any, fetch: Any) -> None:
+    """Make an fsspec cache fetch its blocks with ``fetch(start, end)`` (its ``fetcher`` attribute)."""
+    cache.fetcher = fetch
+
+
+def cache_block_size(cache: Any) -> int | None:
+    """The read-ahead block size of an fsspec cache (its ``blocksize``), or None."""
+    size = getattr(cache, "blocksize", None)
+    return int(size) if isinstance(size, (int, np.integer)) else None
+
+
+def set_cache_block_size(cache: Any, size: int) -> None:
+    """Set the read-ahead block size of an fsspec cache."""
+    cache.blocksize = size
+
+
+def async_cat_file(fs: Any) -> Any:
+    """The coroutine ``fs._cat_file(path, start=, end=)`` of an fsspec ``AsyncFileSystem`` (fsspec's
+    documented async API, whose names start with ``_``), or None for a synchronous file system."""
+    method = getattr(fs, "_cat_file", None)
+    return method if getattr(fs, "async_impl", False) and method is not None else None

@@ -60,16 +60,16 @@ class _PlannedSection(_upstream.section_class()):
 @contextlib.contextmanager
 def _read_ahead(hdu: Any, block_size: int) -> Iterator[None]:
     """Temporarily read ahead at least ``block_size`` bytes per request on the HDU's fsspec file."""
-    cache = getattr(_upstream.fsspec_file(hdu), "cache", None)
-    old = getattr(cache, "blocksize", None)
+    cache = _upstream.fsspec_cache(_upstream.fsspec_file(hdu))
+    old = _upstream.cache_block_size(cache) if cache is not None else None
     if not block_size or old is None or old >= block_size:
         yield
         return
-    cache.blocksize = block_size
+    _upstream.set_cache_block_size(cache, block_size)
     try:
         yield
     finally:
-        cache.blocksize = old
+        _upstream.set_cache_block_size(cache, old)
 
 
 def _planned_section(hdu: Any, link: Link, deadline: Deadline) -> Any:
@@ -80,7 +80,7 @@ def _planned_section(hdu: Any, link: Link, deadline: Deadline) -> Any:
     header = hdu.header
     eligible = (
         handle is not None
-        and hasattr(handle, "fs") and hasattr(handle.fs, "_cat_file")  # an async filesystem
+        and hasattr(handle, "fs") and _upstream.async_cat_file(handle.fs) is not None
         and isinstance(hdu, (fits.PrimaryHDU, fits.ImageHDU))
         and not isinstance(hdu, fits.CompImageHDU)  # a subclass of ImageHDU in astropy 8
         and header.get("BSCALE", 1) == 1 and header.get("BZERO", 0) == 0

@@ -121,15 +121,16 @@ async def _gather_ranges(fs: Any, path: str, ranges: list[tuple[int, int]]) -> l
     cancelling ``gather`` cancels every request.  The client's connection pool
     (:data:`helpers.s3.MAX_CONNECTIONS`) bounds how many are in flight.
     """
-    return await asyncio.gather(*(fs._cat_file(path, start=start, end=end) for start, end in ranges),
+    cat_file = _upstream.async_cat_file(fs)
+    return await asyncio.gather(*(cat_file(path, start=start, end=end) for start, end in ranges),
                                 return_exceptions=True)
 
 
 def _install_bounded_fetcher(handle: Any, name: str) -> None:
     """Route the file cache's reads through :func:`read_ranges`: bounded tries, a deadline, clear errors."""
     _names[handle] = name
-    cache = getattr(handle, "cache", None)
-    if cache is None or not hasattr(cache, "fetcher"):
+    cache = _upstream.fsspec_cache(handle)
+    if cache is None:
         return
     size = handle.size
 
@@ -142,7 +143,7 @@ def _install_bounded_fetcher(handle: Any, name: str) -> None:
         deadline = _deadlines.get(handle) or Deadline(None, f"reading {name}")
         return read_ranges(handle, [(start, end)], deadline, cached=True)[0]
 
-    cache.fetcher = fetch
+    _upstream.set_cache_fetcher(cache, fetch)
 
 
 def _open_hdul(fs: Any, path: str, name: str, deadline: Deadline, block_size: int, cache_type: str) -> fits.HDUList:
@@ -268,13 +269,13 @@ def transfer_stats(hdul: fits.HDUList) -> dict[str, int]:
     {'bytes': 65542, 'requests': 1, 'size': 67080960}
     """
     handle = _upstream.fsspec_file(hdul)
-    cache = getattr(handle, "cache", None)
-    if cache is None or not hasattr(cache, "total_requested_bytes"):
+    counters = _upstream.cache_counters(_upstream.fsspec_cache(handle))
+    if counters is None:
         raise CloudInputError("transfer_stats needs a file opened with helpers.open_fits (through fsspec)")
     extra_bytes, extra_requests = _extra.get(handle, (0, 0))
     return {
-        "bytes": int(cache.total_requested_bytes) + extra_bytes,
-        "requests": int(cache.miss_count) + extra_requests,
+        "bytes": counters[0] + extra_bytes,
+        "requests": counters[1] + extra_requests,
         "size": int(handle.size),
     }
 

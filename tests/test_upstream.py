@@ -103,3 +103,43 @@ def test_botocore_body_has_read1(s3):
         assert len(chunk) <= 64
         got += chunk
     assert got == b"0123456789" * 100
+
+
+def test_fsspec_read_ahead_cache_and_async_api(s3):
+    """The read-ahead cache helpers.open_fits bounds, and the async call helpers.cutout sends its ranges with."""
+
+
+    from fsspec.asyn import sync
+
+    from helpers.s3 import s3_filesystem
+
+    data = bytes(range(256)) * 1024  # 256 KiB
+    s3.create_bucket("nasa-heasarc")
+    s3.put_bytes("nasa-heasarc", "upstream/cache.bin", data)
+    fs = s3_filesystem("us-east-1")
+    cat_file = _upstream.async_cat_file(fs)
+    assert cat_file is not None, "s3fs is no longer an fsspec AsyncFileSystem with _cat_file"
+    assert sync(fs.loop, cat_file, "nasa-heasarc/upstream/cache.bin", start=10, end=20) == data[10:20]
+    assert _upstream.async_cat_file(object()) is None
+
+
+    with fs.open("nasa-heasarc/upstream/cache.bin", "rb", block_size=4096, cache_type="readahead") as handle:
+        cache = _upstream.fsspec_cache(handle)
+        assert cache is not None, "fsspec files no longer keep their cache at .cache with a fetcher"
+        assert _upstream.cache_block_size(cache) == 4096, "fsspec caches no longer keep .blocksize"
+        assert handle.read(100) == data[:100]
+        # readahead fetches the 100 bytes asked for plus one block ahead, in one request
+        assert _upstream.cache_counters(cache) == (100 + 4096, 1), "fsspec caches count differently"
+        calls = []
+
+        def fetch(start, end):
+            calls.append((start, end))
+            return data[start:end]
+
+        _upstream.set_cache_fetcher(cache, fetch)
+        _upstream.set_cache_block_size(cache, 8192)
+        handle.seek(100_000)
+        assert handle.read(10) == data[100_000:100_010]
+        assert calls and calls[0][0] == 100_000, "an fsspec cache no longer fetches through its .fetcher"
+        assert calls[0][1] - calls[0][0] >= 8192, "an fsspec cache ignores its .blocksize"
+    assert _upstream.cache_counters(None) is None
