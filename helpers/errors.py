@@ -30,6 +30,7 @@ __all__ = [
 ]
 
 MAX_QUOTED = 200  # characters of a caller's value quoted in a message
+MAX_MESSAGE = 2000  # characters of a whole message: URLs built from a caller's values are quoted whole
 
 
 def bounded(value: object, limit: int = MAX_QUOTED) -> str:
@@ -47,8 +48,26 @@ def bounded(value: object, limit: int = MAX_QUOTED) -> str:
     return text if len(text) <= limit else text[: max(limit - 3, 0)] + "..."
 
 
+def _clip(message: str, limit: int = MAX_MESSAGE) -> str:
+    """``message`` with its middle cut out when longer than ``limit``: start and end say the most."""
+    if len(message) <= limit:
+        return message
+    note = f" ... [{len(message) - limit} characters cut] ... "
+    head = (limit - len(note)) * 3 // 4
+    return message[:head] + note + message[len(message) - (limit - len(note) - head):]
+
+
 class CloudAccessError(Exception):
-    """Base of every error the helpers raise on purpose."""
+    """Base of every error the helpers raise on purpose; its message is at most :data:`MAX_MESSAGE` characters.
+
+    Examples
+    --------
+    >>> len(str(CloudAccessError("https://x/" + "a" * 10**6))) <= MAX_MESSAGE
+    True
+    """
+
+    def __init__(self, message: object = "", *args: object):
+        super().__init__(_clip(str(message)), *args)
 
 
 class CloudInputError(CloudAccessError, ValueError):

@@ -52,6 +52,7 @@ otherwise the error says "S3 refused" and names the URI.
 
 from __future__ import annotations
 
+import asyncio
 import warnings
 from collections.abc import Callable, Iterator
 from typing import TypeVar
@@ -110,7 +111,7 @@ def _network_errors() -> tuple[type[BaseException], ...]:
     from urllib3.exceptions import HTTPError as Urllib3Error
 
     return (
-        ConnectionError, TimeoutError, HTTPException, Urllib3Error, aiohttp.ClientError,
+        ConnectionError, TimeoutError, asyncio.TimeoutError, HTTPException, Urllib3Error, aiohttp.ClientError,
         boto.HTTPClientError, boto.ConnectionError, boto.IncompleteReadError, ResponseParserError,
     )
 
@@ -134,7 +135,8 @@ def classify(exc: BaseException, name: str, deadline: Deadline) -> Exception:
         if status in _TRANSIENT_STATUS or code in _TRANSIENT_CODES:
             return Transient(f"{name}: {label}", url=name)
         return ArchiveError(f"{name}: the server answered {label}: {bounded(str(cause))}", url=name)
-    if deadline.expired() and any(isinstance(cause, TimeoutError) for cause in _chain(exc)):
+    # asyncio.TimeoutError (fsspec's FSTimeoutError) is the built-in TimeoutError only from Python 3.11 on.
+    if deadline.expired() and any(isinstance(cause, (TimeoutError, asyncio.TimeoutError)) for cause in _chain(exc)):
         return deadline.error()
     if any(isinstance(cause, _network_errors()) for cause in _chain(exc)):
         return Transient(f"{name}: {type(exc).__name__}: {bounded(str(exc))}", url=name)

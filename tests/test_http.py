@@ -92,3 +92,21 @@ def test_the_session_sends_no_credentials_and_always_times_out():
     session = http.session()
     assert session is http.session()
     assert session.trust_env is False  # no ~/.netrc Authorization, no proxy variables
+
+
+def test_an_error_for_a_huge_url_has_a_bounded_message():
+    """A 1 MB URL (a caller's value) is named, but the message stays within errors.MAX_MESSAGE characters."""
+    import socket
+
+    from helpers.errors import MAX_MESSAGE
+
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/" + "a" * (1 << 20)
+    with pytest.raises(ArchiveError) as caught:
+        http.fetch(url, deadline=Deadline(10))
+    message = str(caught.value)
+    assert len(message) <= MAX_MESSAGE
+    assert message.startswith(f"GET http://127.0.0.1:{port}/aaa") and "characters cut" in message
+    assert caught.value.url == url  # the whole URL stays available to the caller
