@@ -51,6 +51,8 @@ def frozen(env_dir: Path) -> dict[str, str]:
         if not line or line.startswith("#"):
             continue
         name, sep, _ = line.partition("==")
+        if canonical(line.partition(" @ ")[0]) in SKIPPED:
+            continue  # this project as tox installs it (an editable wheel, "name @ file://...")
         if not sep:  # "name @ file://..." is not a version pip can constrain to elsewhere
             raise SystemExit(f"{env_dir}: cannot constrain {line!r}; install it from an index first")
         if canonical(name) not in SKIPPED:
@@ -82,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     listings = {env: frozen(Path(env)) for env in args.envs}
     lines = merge(listings)
-    Path(args.out).write_text(HEADER.format(envs=", ".join(args.envs)) + "\n".join(lines) + "\n")
+    names = ", ".join(f".tox/{Path(env).name}" for env in args.envs)  # not this machine's paths
+    Path(args.out).write_text(HEADER.format(envs=names) + "\n".join(lines) + "\n")
     print(f"{args.out}: {len(lines)} packages from {', '.join(args.envs)}")
     return 0
 
