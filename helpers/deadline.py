@@ -7,12 +7,15 @@ deadline (:data:`DEFAULT_TIMEOUT` seconds unless the caller passes
 ``timeout=``), and the transient failures inside it are retried by
 :func:`with_retries` alone (botocore, s3fs and urllib3 are set to try once),
 so the number of requests stays bounded: ``MAX_ATTEMPTS`` (4) tries, backing
-off 0.25, 0.5, 1 s.  A service that keeps answering 5xx therefore fails after
-1.75 s of pauses plus the four requests' own time (1.8 s in all on loopback,
-within 10 s unless each request itself takes seconds), with an
-:class:`~helpers.errors.ArchiveError` saying "failed after 4 tries".  Six
-SlowDown answers in a row fail; three and then success succeed.  What each
-public call sends at most is listed in :mod:`helpers.failures`.
+off 0.25, 0.5, 1 s.  A service that keeps answering 500, 502 or 504 therefore
+fails after 1.75 s of pauses plus the four requests' own time (1.8 s in all on
+loopback), with an :class:`~helpers.errors.ArchiveError` saying "failed after 4 tries".
+Throttling (HTTP 503, S3's ``SlowDown``, 429) asks the client to slow down and
+try again, so it gets ``THROTTLED_ATTEMPTS`` (8) tries, the later ones 1 s
+apart: six SlowDown answers and then success succeed, and a service that
+keeps throttling fails after 5.75 s of pauses (5.8 s on loopback).  Either way
+a persistent 5xx fails within 10 s unless each request itself takes seconds.
+What each public call sends at most is listed in :mod:`helpers.failures`.
 """
 
 from __future__ import annotations
@@ -24,10 +27,12 @@ from typing import Any, TypeVar
 
 from .errors import ArchiveError, CloudInputError, DeadlineError
 
-__all__ = ["DEFAULT_TIMEOUT", "MAX_ATTEMPTS", "Deadline", "Transient", "with_retries", "run_with_deadline"]
+__all__ = ["DEFAULT_TIMEOUT", "MAX_ATTEMPTS", "THROTTLED_ATTEMPTS", "Deadline", "Transient", "with_retries",
+           "run_with_deadline"]
 
 DEFAULT_TIMEOUT = 300.0  # seconds for one whole public call (a 1 GB file at 5 MB/s would not fit: pass timeout=)
 MAX_ATTEMPTS = 4  # tries of one request, transient failures only
+THROTTLED_ATTEMPTS = 8  # while the service says "slow down" (503 SlowDown, 429): S3 documents retrying these
 _BACKOFF = (0.25, 0.5, 1.0)
 
 T = TypeVar("T")
@@ -36,12 +41,14 @@ T = TypeVar("T")
 class Transient(Exception):
     """Raised inside a retried function for a failure worth another try (5xx, throttling, a cut body).
 
-    ``url`` names what failed, for the final error.
+    ``url`` names what failed, for the final error; ``throttled`` marks the
+    service asking to slow down (503, 429), which is tried more often.
     """
 
-    def __init__(self, message: str, *, url: str | None = None):
+    def __init__(self, message: str, *, url: str | None = None, throttled: bool = False):
         super().__init__(message)
         self.url = url
+        self.throttled = throttled
 
 
 class Deadline:
@@ -85,10 +92,19 @@ class Deadline:
         return max(min(seconds, self.remaining()), 0.001)
 
 
-def with_retries(fn: Callable[[], T], what: str, deadline: Deadline, *, attempts: int = MAX_ATTEMPTS) -> T:
+def with_retries(
+    fn: Callable[[], T],
+    what: str,
+    deadline: Deadline,
+    *,
+    attempts: int = MAX_ATTEMPTS,
+    throttled_attempts: int = THROTTLED_ATTEMPTS,
+) -> T:
     """``fn()``, tried again with backoff while it raises :class:`Transient`, within ``deadline``.
 
-    Any other exception passes through at once: a missing key is not transient.
+    At most ``attempts`` tries, or ``throttled_attempts`` while the failures
+    are throttling.  Any other exception passes through at once: a missing key
+    is not transient.
 
     Raises
     ------
@@ -96,21 +112,32 @@ def with_retries(fn: Callable[[], T], what: str, deadline: Deadline, *, attempts
         Naming ``what`` and the last failure, when every try failed.
     DeadlineError
         When the deadline passed first.
+
+    Examples
+    --------
+    >>> answers = iter([Transient("503 SlowDown", throttled=True)] * 6 + ["data"])
+    >>> def get():
+    ...     answer = next(answers)
+    ...     if isinstance(answer, Exception):
+    ...         raise answer
+    ...     return answer
+    >>> with_retries(get, "GET s3://bucket/key", Deadline(30))
+    'data'
     """
-    last: Transient | None = None
-    for attempt in range(attempts):
+    tries = 0
+    while True:
         deadline.check()
         try:
             return fn()
         except Transient as exc:
             last = exc
-        if attempt + 1 < attempts:
-            pause = _BACKOFF[min(attempt, len(_BACKOFF) - 1)]
-            if deadline.remaining() <= pause:
-                raise deadline.error() from last
-            time.sleep(pause)
-    assert last is not None
-    raise ArchiveError(f"{what} failed after {attempts} tries: {last}", url=last.url) from last
+        tries += 1
+        if tries >= (throttled_attempts if last.throttled else attempts):
+            raise ArchiveError(f"{what} failed after {tries} tries: {last}", url=last.url) from last
+        pause = _BACKOFF[min(tries - 1, len(_BACKOFF) - 1)]
+        if deadline.remaining() <= pause:
+            raise deadline.error() from last
+        time.sleep(pause)
 
 
 def run_with_deadline(fn: Callable[[], T], deadline: Deadline) -> T:

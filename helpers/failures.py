@@ -19,17 +19,18 @@ refused connection, a read timeout (:data:`helpers.s3.READ_TIMEOUT` without a
 byte) and a body shorter than its ``Content-Length``.  They are tried again by
 :func:`helpers.deadline.with_retries` alone (botocore and s3fs send each
 request once), at most :data:`helpers.deadline.MAX_ATTEMPTS` (4) times with
-0.25, 0.5 and 1 s pauses.  So a service that keeps failing is given up after
-about 1.75 s plus the requests' own time, with an
-:class:`~helpers.errors.ArchiveError` saying "failed after 4 tries" and naming
-the ``s3://`` URI; six SlowDown answers in a row fail, three followed by
-success succeed.  At most:
+0.25, 0.5 and 1 s pauses; throttling (503, 429: the service asks the client to
+slow down and try again) at most :data:`helpers.deadline.THROTTLED_ATTEMPTS`
+(8) times, the later pauses 1 s.  So a service that keeps failing is given up
+after about 1.75 s (throttling: 5.75 s) plus the requests' own time, with an
+:class:`~helpers.errors.ArchiveError` saying "failed after 4 tries" (or 8)
+and naming the ``s3://`` URI; six SlowDown answers followed by success succeed.
+At most:
 
-* :func:`helpers.fetch_bytes`: at most 4 GETs (persistent 503 on loopback: 4 GETs, 1.8 s);
-* :func:`helpers.open_fits`: one HEAD, then one GET per header block read, each at most 4 times;
-* :func:`helpers.cutout`: at most 4 rounds over its planned ranges, each round sending
-  again only the ranges that failed: at most 4 GETs per planned range
-  (persistent 503 on loopback: 16 GETs for a 4-range plan, 1.8 s);
+* :func:`helpers.fetch_bytes`: 4 GETs, 8 while throttled;
+* :func:`helpers.open_fits`: one HEAD, then one GET per header block read, each at most 4 (8) times;
+* :func:`helpers.cutout`: at most 4 (8) rounds over its planned ranges, each round sending
+  again only the ranges that failed: at most 4 (8) GETs per planned range;
 * reads of an open file outside these calls (``hdu.data``, astropy's
   ``hdu.section``): each read-ahead block at most 4 tries, within
   :data:`~helpers.deadline.DEFAULT_TIMEOUT`.
@@ -71,6 +72,10 @@ _TRANSIENT_CODES = frozenset({
     "SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "InternalError",
     "ServiceUnavailable", "BadGateway", "GatewayTimeout", "RequestLimitExceeded",
 })
+# The service asking the client to slow down: tried more often (deadline.THROTTLED_ATTEMPTS).
+_THROTTLED_STATUS = frozenset({429, 503})
+_THROTTLED_CODES = frozenset({"SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded",
+                              "ServiceUnavailable"})
 _REFUSED_STATUS = frozenset({403, 404})
 _REFUSED_CODES = frozenset({"NoSuchKey", "NoSuchBucket", "AccessDenied", "NotFound", "Forbidden"})
 
@@ -133,7 +138,8 @@ def classify(exc: BaseException, name: str, deadline: Deadline) -> Exception:
             return Refused(f"S3 refused {name}: {label}" if name.startswith("s3://")
                             else f"{name} answered {label}", url=name)
         if status in _TRANSIENT_STATUS or code in _TRANSIENT_CODES:
-            return Transient(f"{name}: {label}", url=name)
+            return Transient(f"{name}: {label}", url=name,
+                             throttled=status in _THROTTLED_STATUS or code in _THROTTLED_CODES)
         return ArchiveError(f"{name}: the server answered {label}: {bounded(str(cause))}", url=name)
     # asyncio.TimeoutError (fsspec's FSTimeoutError) is the built-in TimeoutError only from Python 3.11 on.
     if deadline.expired() and any(isinstance(cause, (TimeoutError, asyncio.TimeoutError)) for cause in _chain(exc)):

@@ -115,7 +115,8 @@ def fetch(
             raise ArchiveError(f"could not request {bounded(url)}: {exc}", url=url) from None
         with response:
             if response.status_code in TRANSIENT_STATUS:
-                raise Transient(f"{url} answered {response.status_code} {response.reason}", url=url)
+                raise Transient(f"{url} answered {response.status_code} {response.reason}", url=url,
+                                throttled=response.status_code in (429, 503))
             if response.status_code != 200:
                 raise ArchiveError(f"{url} answered {response.status_code} {response.reason}", url=url)
             body = _read(response, url, deadline)

@@ -107,7 +107,8 @@ def read_ranges(handle: Any, ranges: list[tuple[int, int]], deadline: Deadline, 
             failed = sum(blob is None for blob in blobs)
             if len(ranges) == 1:
                 raise last
-            raise Transient(f"{failed} of {len(ranges)} byte ranges failed, e.g. {last}", url=name)
+            raise Transient(f"{failed} of {len(ranges)} byte ranges failed, e.g. {last}", url=name,
+                            throttled=getattr(last, "throttled", False))
         return blobs  # type: ignore[return-value]
 
     return with_retries(attempt, f"reading {name}", deadline)

@@ -113,3 +113,48 @@ def test_run_with_deadline_gives_up_on_time_and_leaves_the_call_to_finish():
     assert 0.3 <= time.monotonic() - began < 0.6
     assert not finished.is_set()
     assert finished.wait(3)  # the abandoned daemon thread still ends on its own
+
+
+def test_throttling_is_tried_more_often_six_slowdowns_then_success_succeed():
+    from helpers.deadline import THROTTLED_ATTEMPTS
+
+    calls = []
+
+    def throttled_six_times():
+        calls.append(time.monotonic())
+        if len(calls) <= 6:
+            raise Transient("s3://bucket/key: SlowDown (503)", url="s3://bucket/key", throttled=True)
+        return b"payload"
+
+    assert with_retries(throttled_six_times, "GET s3://bucket/key", Deadline(30)) == b"payload"
+    assert len(calls) == 7 < THROTTLED_ATTEMPTS == 8
+    pauses = [b - a for a, b in zip(calls, calls[1:], strict=False)]
+    assert pauses[0] >= 0.25 and pauses[1] >= 0.5 and min(pauses[2:]) >= 1.0  # the documented back-off
+
+
+def test_persistent_throttling_fails_after_eight_tries_within_ten_seconds():
+    calls = []
+
+    def always():
+        calls.append(1)
+        raise Transient("s3://bucket/key: SlowDown (503)", url="s3://bucket/key", throttled=True)
+
+    began = time.monotonic()
+    with pytest.raises(ArchiveError, match=r"GET s3://bucket/key failed after 8 tries: .*SlowDown"):
+        with_retries(always, "GET s3://bucket/key", Deadline(30))
+    assert len(calls) == 8
+    assert 5.75 <= time.monotonic() - began < 7.0  # 0.25 + 0.5 + 5 x 1 s of back-off
+
+
+def test_a_plain_failure_after_throttling_ends_at_the_plain_bound():
+    """The bound follows the last failure: throttling does not buy a 500 eight tries."""
+    kinds = iter([True, True, True, False, False, False, False, False])
+    calls = []
+
+    def mixed():
+        calls.append(1)
+        raise Transient("500 or 503", url="s3://bucket/key", throttled=next(kinds))
+
+    with pytest.raises(ArchiveError, match="failed after 4 tries"):
+        with_retries(mixed, "GET s3://bucket/key", Deadline(30))
+    assert len(calls) == 4
