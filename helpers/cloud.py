@@ -34,6 +34,7 @@ __all__ = [
     "check_bucket",
     "https_to_s3",
     "is_file_url",
+    "is_http_url",
     "mirror_location",
     "normalise_key",
     "parse_cloud_access",
@@ -133,7 +134,8 @@ class CloudLocation:
     """One object in a cloud bucket.
 
     Construction checks the bucket name against AWS's rules, the key (non-empty,
-    UTF-8, at most 1024 bytes), the region and the access value, raising
+    UTF-8, at most 1024 bytes), the region, the access value and the
+    ``https_url`` (None or an http(s) URL), raising
     :class:`~helpers.errors.CloudInputError`: an invalid location never reaches a server.
 
     Attributes
@@ -149,7 +151,8 @@ class CloudLocation:
         ``"restricted"`` (credentials needed) or ``"none"``.
     https_url : str or None
         The archive's HTTPS address of the same file, where known: readers fall
-        back to it when S3 refuses (403, 404).  Not part of equality.
+        back to it when S3 refuses (403, 404).  An ``http://`` or ``https://``
+        URL with a host, or None.  Not part of equality.
 
     Examples
     --------
@@ -171,6 +174,10 @@ class CloudLocation:
             _check_region(self.region)
         if self.access not in ACCESS_VALUES:
             raise CloudInputError(f"access must be one of {', '.join(ACCESS_VALUES)}, got {bounded(self.access, 80)}")
+        if self.https_url is not None and not is_http_url(self.https_url):
+            # Readers fall back to it when S3 refuses: a bad value would fail only then, far from its cause.
+            raise CloudInputError(f"https_url must be an http(s):// URL or None, got "
+                                  f"{type(self.https_url).__name__} {bounded(self.https_url, 120)}")
 
     @property
     def uri(self) -> str:
@@ -179,6 +186,24 @@ class CloudLocation:
 
     def __str__(self) -> str:
         return self.uri
+
+
+def is_http_url(url: Any) -> bool:
+    """Whether ``url`` is text naming an ``http://`` or ``https://`` address with a host.
+
+    Examples
+    --------
+    >>> is_http_url("https://heasarc.gsfc.nasa.gov/FTP/"), is_http_url("ftp://x/y"), is_http_url("http://h:port/")
+    (True, False, False)
+    """
+    if not isinstance(url, str):
+        return False
+    try:
+        parts = urlsplit(url.strip())
+        host, _ = parts.hostname, parts.port  # .port raises for a port that is not a number
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(host)
 
 
 def normalise_key(key: str) -> str:
@@ -333,7 +358,9 @@ def _tree_path(raw: str) -> str | None:
     """The path of a URL as the file tree names it: percent-decoded, ``.``/``..`` resolved.
 
     None when the path cannot name a file of the tree: it climbs above the
-    root, decodes to invalid UTF-8, or hides a ``/`` or NUL in an escape.
+    root, decodes to invalid UTF-8, hides a ``/`` or NUL in an escape, or
+    holds a backslash (``..\\docs``, ``%5c``: a web server may read it as a
+    separator, while S3 would take it as part of a literal key).
     A trailing ``/`` (a directory) is kept.
     """
     stack: list[str] = []
@@ -343,7 +370,7 @@ def _tree_path(raw: str) -> str | None:
             name = unquote(segment, errors="strict")
         except UnicodeDecodeError:
             return None
-        if "/" in name or "\x00" in name:  # %2F or %00: no file in the tree is named so
+        if "/" in name or "\x00" in name or "\\" in name:  # %2F, %00, \ or %5C: no file in the tree is named so
             return None
         if name in ("", "."):
             continue
@@ -380,6 +407,8 @@ def mirror_location(url: Any) -> CloudLocation | None:
     path = _tree_path(parts.path)
     if path is None:
         return None
+    if path.endswith("/"):  # a directory: its key ("rosat/") names no object in the bucket
+        return None
     for mirror_host, prefix, bucket, key_prefix in _MIRRORS:
         if host == mirror_host and path.startswith(prefix) and len(path) > len(prefix):
             try:
@@ -397,7 +426,9 @@ def https_to_s3(url: str) -> str | None:
     image tree under ``nasa-irsa-wise``.  The path is percent-decoded (the key
     is the file's own name: ``%20`` is a space, ``%2B`` a ``+``) and its ``.``
     and ``..`` segments resolved (``%2e%2e`` too).  Anything else returns None:
-    other hosts, queries, paths that leave the mirrored tree, unparseable URLs.
+    other hosts, queries, paths that leave the mirrored tree, directories (a
+    path ending in ``/``), paths with a backslash (``\\`` or ``%5C``),
+    unparseable URLs.
 
     Examples
     --------

@@ -11,6 +11,7 @@ an I/O failure is never reported as "does not overlap".
 from __future__ import annotations
 
 import contextlib
+import inspect
 import math
 from collections.abc import Iterator
 from typing import Any
@@ -20,12 +21,24 @@ from astropy.io import fits
 
 from . import _upstream
 from .deadline import Deadline
-from .errors import CloudInputError, bounded
+from .errors import CloudAccessError, CloudInputError, bounded
 from .ranges import Link, default_link, plan_ranges
 from .reading import bounded_by, file_name, read_ranges
 from .s3 import SECTION_BLOCK_SIZE
 
-__all__ = ["cutout"]
+__all__ = ["cutout", "MAX_SIDE", "MAX_PARTIAL_PIXELS"]
+
+#: Largest cutout side, in pixels, that :func:`cutout` accepts.  A FITS axis is
+#: far shorter in practice; past 2**31 astropy's own int64 arithmetic on the size
+#: overflows (``OverflowError``) for sizes such as 1e300.
+MAX_SIDE = 2**31 - 1
+#: Most pixels of a ``mode="partial"`` cutout, whose array has the full requested
+#: size whatever the overlap: 2**28 pixels are 2 GiB of float64, so a typo in the
+#: size is refused instead of exhausting memory.
+MAX_PARTIAL_PIXELS = 2**28
+# Cutout2D's documented modes, checked here so a typo never reaches astropy's bare ValueError.
+_MODES = ("trim", "partial", "strict")
+
 
 class _PlannedSection(_upstream.section_class()):
     """``hdu.section`` that reads a 2-D block in planned, concurrent, bounded byte ranges.
@@ -124,11 +137,14 @@ def _check_image(hdu: Any) -> tuple[int, int]:
     return shape[0], shape[1]
 
 
-def _check_size(size: Any, wcs: Any) -> bool:
+def _check_size(size: Any, wcs: Any, mode: str) -> bool:
     """Refuse sizes that are not one or two positive, finite sizes of at least a pixel; True if any is an angle.
 
     The pixel counts are computed as :class:`astropy.nddata.Cutout2D` computes
     them, which silently makes an empty cutout of a size that rounds to 0.
+    Text is refused even when it reads as a number ("3"): Cutout2D cannot
+    round it and fails with a bare TypeError.  Sides past :data:`MAX_SIDE`,
+    and partial cutouts past :data:`MAX_PARTIAL_PIXELS`, are refused too.
     """
     import astropy.units as u
 
@@ -140,6 +156,8 @@ def _check_size(size: Any, wcs: Any) -> bool:
     pixels = []
     for axis, item in enumerate(items * (3 - len(items))):
         value, unit = (item.value, item.unit) if isinstance(item, u.Quantity) else (item, None)
+        if isinstance(value, (str, bytes)):
+            raise CloudInputError(f"cutout size must be numbers or Quantities, got {bounded(size)}")
         if unit is not None and unit != u.pixel and unit.physical_type != "angle":
             raise CloudInputError(f"cutout size must be in pixels or an angle, not {unit}: {bounded(size)}")
         try:
@@ -160,8 +178,14 @@ def _check_size(size: Any, wcs: Any) -> bool:
                 raise CloudInputError(f"the angular size {bounded(size)} cannot be turned into pixels with "
                                       f"the HDU's WCS: {type(exc).__name__}: {bounded(str(exc))}") from None
         pixels.append(value)
+    if any(value > MAX_SIDE for value in pixels):  # checked before round(), which overflows at 1e309
+        raise CloudInputError(f"the cutout size {bounded(size)} is more than {MAX_SIDE:,} pixels on a side")
     if any(round(value) < 1 for value in pixels):
         raise CloudInputError(f"the cutout size {bounded(size)} is less than one pixel")
+    if mode == "partial" and len(pixels) == 2 and round(pixels[0]) * round(pixels[1]) > MAX_PARTIAL_PIXELS:
+        raise CloudInputError(f"the cutout size {bounded(size)} is {round(pixels[0]) * round(pixels[1]):,} pixels, "
+                              f"more than {MAX_PARTIAL_PIXELS:,}: a mode='partial' cutout holds all of them "
+                              f"in memory")
     return angular
 
 
@@ -198,6 +222,44 @@ def _check_position(position: Any, wcs: Any, angular: bool) -> None:
                               f"got {bounded(position)}") from None
     if not (math.isfinite(x) and math.isfinite(y)):
         raise CloudInputError(f"the cutout position is not finite: {bounded(position)}")
+
+
+def _check_options(wcs: Any, link: Any, options: dict[str, Any]) -> str:
+    """Refuse a ``wcs``, ``link`` or Cutout2D keyword that Cutout2D would fail on; return the mode.
+
+    The keywords are checked against Cutout2D's own signature, so that a typo
+    is named before any read instead of surfacing as astropy's bare TypeError.
+    """
+    from astropy.nddata import Cutout2D
+    from astropy.wcs import WCS
+
+    if wcs is not None and not isinstance(wcs, WCS):
+        raise CloudInputError(f"wcs must be an astropy.wcs.WCS or None, got {type(wcs).__name__} {bounded(wcs, 80)}")
+    if link is not None and not isinstance(link, Link):
+        raise CloudInputError(f"link must be a helpers.ranges.Link or None, got {type(link).__name__} "
+                              f"{bounded(link, 80)}")
+    accepted = [name for name, parameter in inspect.signature(Cutout2D).parameters.items()
+                if name not in ("self", "data", "position", "size", "wcs")
+                and parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)]
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise CloudInputError(f"cutout got unknown keyword argument{'s' * (len(unknown) > 1)} "
+                              f"{', '.join(bounded(name, 40) for name in unknown)}; "
+                              f"Cutout2D accepts {', '.join(accepted)}")
+    mode = options.get("mode", "trim")
+    if not isinstance(mode, str) or mode not in _MODES:
+        raise CloudInputError(f"cutout mode must be one of {', '.join(map(repr, _MODES))}, got {bounded(mode, 80)}")
+    return mode
+
+
+def _raised_reading(exc: BaseException, data: Any) -> bool:
+    """Whether ``exc`` was raised while reading pixels of ``data`` (one of its methods is in the traceback)."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_locals.get("self") is data:
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def _wcs_of(hdu: Any, position: Any) -> Any:
@@ -250,7 +312,9 @@ def cutout(
         Seconds for the whole cutout, all tries included (default
         :data:`helpers.deadline.DEFAULT_TIMEOUT`, 300 s).
     **kwargs
-        Passed to :class:`~astropy.nddata.Cutout2D` (``mode``, ``fill_value``...).
+        Passed to :class:`~astropy.nddata.Cutout2D`: ``mode`` (``"trim"``,
+        ``"partial"`` or ``"strict"``), ``fill_value``, ``copy``,
+        ``limit_rounding_method``; any other name is refused.
 
     Returns
     -------
@@ -261,9 +325,14 @@ def cutout(
     ------
     CloudInputError
         Before any read, saying what is wrong: not a 2-D image HDU (a table, a
-        cube), a malformed header (BITPIX, NAXISn), a size that is not positive,
-        a NaN position, a sky position without a celestial WCS; or the position
-        lies outside the image ("does not overlap").
+        cube), a malformed header (BITPIX, NAXISn), a size that is not positive
+        or is text, a side past :data:`MAX_SIDE` pixels, a ``mode="partial"``
+        cutout past :data:`MAX_PARTIAL_PIXELS`, a NaN position, a sky position
+        without a celestial WCS, a ``wcs`` that is not an astropy WCS, a
+        ``link`` that is not a :class:`~helpers.ranges.Link`, an unknown
+        ``mode`` or keyword argument; or the position lies outside the image
+        ("does not overlap"), or Cutout2D refuses another argument (a
+        ``fill_value`` the image's type cannot hold).
     ArchiveError
         Naming the URI, when the reads keep failing after the retries (never
         reported as "does not overlap").
@@ -285,9 +354,10 @@ def cutout(
     from astropy.nddata import Cutout2D, NoOverlapError, PartialOverlapError
 
     shape = _check_image(hdu)
+    mode = _check_options(wcs, link, kwargs)
     if wcs is None:
         wcs = _wcs_of(hdu, position)
-    _check_position(position, wcs, _check_size(size, wcs))
+    _check_position(position, wcs, _check_size(size, wcs, mode))
     handle = _upstream.fsspec_file(hdu)
     name = file_name(handle) if hasattr(handle, "fs") else "the image"
     deadline = Deadline(timeout, f"cutout of {name}")
@@ -296,9 +366,18 @@ def cutout(
         with bounded_by(handle, deadline), \
                 _read_ahead(hdu, SECTION_BLOCK_SIZE if not isinstance(data, _PlannedSection) else 0):
             return Cutout2D(data, position=position, size=size, wcs=wcs, **kwargs)
+    except CloudAccessError:  # a read failure (ArchiveError, DeadlineError) stays what it is
+        raise
     except NoOverlapError as exc:  # only geometry: read failures are ArchiveErrors and pass through
         raise CloudInputError(f"the cutout at {bounded(position)} does not overlap the image "
                               f"({shape[1]} x {shape[0]} pixels): {exc}") from None
     except PartialOverlapError as exc:  # mode="strict"
         raise CloudInputError(f"the cutout at {bounded(position)} is not wholly inside the image "
                               f"({shape[1]} x {shape[0]} pixels) and mode='strict': {exc}") from None
+    except (TypeError, ValueError) as exc:
+        if _raised_reading(exc, data):  # not the caller's arguments: let it show as it is
+            raise
+        # What the checks above do not cover, e.g. a fill_value the image's type cannot hold.
+        detail = str(exc) if len(str(exc)) <= 300 else str(exc)[:297] + "..."  # bounded(), without repr's escapes
+        raise CloudInputError(f"Cutout2D refused the arguments of the cutout at {bounded(position)}: "
+                              f"{type(exc).__name__}: {detail}") from exc

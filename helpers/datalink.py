@@ -28,11 +28,12 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from astropy.io.votable import parse as parse_votable
-from pyvo.dal import DALFormatError, DALQueryError, DALServiceError
+from astropy.table import Table
+from pyvo.dal import DALFormatError, DALQueryError, DALResults, DALServiceError
 from pyvo.dal.adhoc import DATALINK_IVOID, DatalinkQuery, DatalinkResults
 
 from . import _upstream, http
-from .cloud import CloudLocation, is_file_url, mirror_location, parse_cloud_access
+from .cloud import CloudLocation, is_file_url, is_http_url, mirror_location, parse_cloud_access
 from .deadline import Deadline
 from .errors import ArchiveError, CloudInputError, bounded
 from .records import FORMAT_COLUMNS, TITLE_COLUMNS, access_url_of, colnames, column, format_of, text
@@ -113,6 +114,23 @@ def _form_value(value: Any) -> Any:
     return str(value)
 
 
+def _row_label(record: Any) -> str:
+    """How a message names a row: its position in its table, else its ID or access URL, else its columns.
+
+    A dict has no position, and "row None" would not help anyone find it.
+    """
+    index = _upstream.record_index(record)
+    if index is not None:
+        return f"row {index}"
+    link_id = text(column(record, "ID"))
+    if link_id:
+        return f"the row with ID {bounded(link_id, 120)}"
+    url = access_url_of(record)
+    if url:
+        return f"the row with access URL {bounded(url, 160)}"
+    return f"the row with columns {bounded(colnames(record), 160)}"
+
+
 @dataclass(frozen=True)
 class _Request:
     url: str
@@ -134,11 +152,11 @@ def _request_for(record: Any) -> _Request | None:
                 raise ArchiveError(f"the DataLink service descriptor of {getattr(results, 'queryurl', None)} "
                                    f"is unusable: {bounded(str(exc))}") from exc
             params = {str(k): _form_value(v) for k, v in query.items()}
-            what = f"ID {bounded(link_id, 120)}" if link_id else f"row {_upstream.record_index(record)}"
+            what = f"ID {bounded(link_id, 120)}" if link_id else _row_label(record)
             return _Request(query.baseurl, params, what)
     url = datalink_url_of(record)
     if url:
-        return _Request(url, None, f"row {_upstream.record_index(record)}")
+        return _Request(url, None, _row_label(record))
     return None
 
 
@@ -205,6 +223,9 @@ def fetch_datalink(url: str, params: dict[str, Any] | None = None, *, timeout: f
 
     Raises
     ------
+    CloudInputError
+        If ``url`` is not an ``http://`` or ``https://`` URL with a host
+        (``"not a url"``, ``ftp://...``): no request is made.
     ArchiveError
         Naming the URL, for any status but 200, a redirect loop, a refused
         connection, or an answer that is not a DataLink VOTable (HTML, JSON,
@@ -220,6 +241,8 @@ def fetch_datalink(url: str, params: dict[str, Any] | None = None, *, timeout: f
     """
     if not isinstance(url, str) or not url.strip():
         raise CloudInputError(f"a DataLink URL must be text, got {bounded(url, 80)}")
+    if not is_http_url(url):  # a typo, not an archive failure: trying again would not help
+        raise CloudInputError(f"a DataLink URL must be an http:// or https:// URL with a host, got {bounded(url, 200)}")
     deadline = Deadline(timeout, f"DataLink request to {bounded(url, 120)}")
     return _fetch(_Request(url, params, "a DataLink document" if params is None else "a DataLink service"), deadline)
 
@@ -478,16 +501,17 @@ def iter_datalinks_by_row(results: Any, *, timeout: float | None = None) -> Iter
 
     Parameters
     ----------
-    results : pyvo.dal.DALResults
+    results : pyvo.dal.DALResults or astropy.table.Table
         An SIA, ObsCore or TAP result with a DataLink service descriptor, or
-        whose rows' access URLs are DataLink documents.
+        whose rows' access URLs are DataLink documents (the only way for a Table).
     timeout : float, optional
         Seconds for each request, retries included.
 
     Raises
     ------
     CloudInputError
-        For a row with no DataLink at all.
+        At the call, when ``results`` is neither a pyvo result nor an astropy
+        Table; during the iteration, for a row with no DataLink at all.
     ArchiveError, DeadlineError
         As :func:`fetch_datalink`.
 
@@ -497,6 +521,13 @@ def iter_datalinks_by_row(results: Any, *, timeout: float | None = None) -> Iter
     ...     if row["obs_title"] == "Center Image":
     ...         print(datalink_location(links, row=row))
     """
+    if not isinstance(results, (DALResults, Table)):  # checked now, not at the first next()
+        raise CloudInputError(f"iter_datalinks_by_row needs a pyvo result (DALResults) or an astropy Table, "
+                              f"got {type(results).__name__} {bounded(results, 80)}")
+    return _iter_datalinks(results, timeout)
+
+
+def _iter_datalinks(results: Any, timeout: float | None) -> Iterator[tuple[Any, DatalinkResults]]:
     descriptor = _descriptor(results)
     ref = _id_ref(descriptor) if descriptor is not None else None
     cache: dict[str, DatalinkResults] = {}
@@ -507,7 +538,7 @@ def iter_datalinks_by_row(results: Any, *, timeout: float | None = None) -> Iter
             continue
         links = datalink_of(row, timeout=timeout)
         if links is None:
-            raise CloudInputError(f"row {_upstream.record_index(row)} has no DataLink service or DataLink access URL")
+            raise CloudInputError(f"{_row_label(row)} has no DataLink service or DataLink access URL")
         if key is not None:
             cache[key] = links
         yield row, links

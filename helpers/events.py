@@ -9,9 +9,14 @@ import numpy as np
 
 from .errors import CloudInputError, bounded
 
-__all__ = ["bin_events"]
+__all__ = ["bin_events", "MAX_BINS"]
 
 _CHUNK = 1 << 18
+#: Most bins (``nx * ny``) :func:`bin_events` makes: 2**28 bins are 2 GiB of
+#: int64 counts (4 GiB while ``np.bincount`` adds a chunk), far past any
+#: detector's pixels (a 16384 x 16384 image), so a mistyped ``bins`` is refused
+#: instead of exhausting memory.
+MAX_BINS = 1 << 28
 
 
 def bin_events(
@@ -32,7 +37,7 @@ def bin_events(
     x, y : array_like
         Event positions, e.g. the ``X`` and ``Y`` sky-pixel columns of an events file.
     bins : int or (int, int)
-        Number of bins along x and y.
+        Number of bins along x and y; at most :data:`MAX_BINS` in all.
     range : ((xmin, xmax), (ymin, ymax)), optional
         Edges of the image; defaults to the data's minimum and maximum (an
         axis given as ``None`` is taken from the data too).  Events outside,
@@ -51,7 +56,8 @@ def bin_events(
     ------
     CloudInputError
         (a ValueError) If ``x`` and ``y`` are not numeric 1-d arrays of one
-        length, ``bins`` is not one or two positive integers, a range is not
+        length, ``bins`` is not one or two positive integers or makes more
+        than :data:`MAX_BINS` bins (2**28, 2 GiB of counts), a range is not
         finite or has its maximum below its minimum, or there are no events
         and no range.  Without a range, NaN or infinite positions are an error
         (numpy's "autodetected range ... is not finite"): there is no image
@@ -105,6 +111,9 @@ def _bin_counts(bins: object) -> tuple[int, int]:
         raise CloudInputError(f"bins must be a positive integer or a pair of them, got {bounded(bins, 80)}") from None
     if nx < 1 or ny < 1:
         raise CloudInputError(f"bins must be positive, got {bounded(bins, 80)}")
+    if nx * ny > MAX_BINS:
+        raise CloudInputError(f"bins={bounded(bins, 80)} makes {nx * ny:,} bins, more than MAX_BINS = {MAX_BINS:,} "
+                              f"({MAX_BINS * 8 >> 30} GiB of counts)")
     return nx, ny
 
 

@@ -129,6 +129,16 @@ def _check_limit(max_output: object) -> int | None:
     return int(max_output)
 
 
+def _check_record_size(record_size: object) -> int | None:
+    # Checked before decompressing, so a bad value costs no work and is never a TypeError from ``%``.
+    if record_size is None:
+        return None
+    if isinstance(record_size, bool) or not isinstance(record_size, (int, np.integer)) or record_size < 1:
+        raise CloudInputError(f"record_size must be a number of bytes >= 1 (e.g. FITS_RECORD, 2880) or None, "
+                              f"got {bounded(record_size, 80)}")
+    return int(record_size)
+
+
 def _check_header(data: bytes) -> int:
     """The maximum code size in bits, after checking the magic number and the header."""
     if len(data) < 3:
@@ -271,7 +281,7 @@ def decompress_lzw(
         The whole compressed file (``.Z`` files cannot be read in parts).
         Anything else (a path, a number) raises :class:`LZWError` at once.
     record_size : int, optional
-        Check that the output is a whole number of records of this size;
+        A positive number of bytes.  Check that the output is a whole number of records of this size;
         pass :data:`FITS_RECORD` (2880) for a ``.fits.Z`` file.  The ``.Z``
         format has no length or checksum, so a file cut short at a code
         boundary decompresses without error: this check catches it.
@@ -296,7 +306,9 @@ def decompress_lzw(
         If ``data`` is not bytes-like or not LZW data, is corrupt, empty, or
         (with ``record_size``) truncated, or expands past ``max_output``.
     CloudInputError
-        If ``max_output`` is not a non-negative integer or None.
+        If ``max_output`` is not a non-negative integer or None, or
+        ``record_size`` is not a positive integer or None (``True``, ``0``,
+        ``-1`` and ``"2880"`` are refused, naming ``record_size``).
 
     Examples
     --------
@@ -310,6 +322,7 @@ def decompress_lzw(
     """
     data = _as_bytes(data)
     limit = _check_limit(max_output)
+    record_size = _check_record_size(record_size)
     max_bits = _check_header(data)
     try:
         import ncompress  # noqa: F401 - only whether it is there

@@ -112,20 +112,24 @@ def default_link() -> Link:
 
     Examples
     --------
-    >>> import os
-    >>> os.environ["HELPERS_LINK"] = "0.08,20e6"
-    >>> default_link()
+    In a shell, ``export HELPERS_LINK=0.08,20e6`` before starting Python; the
+    value is parsed as :func:`_parse_link` shows (the examples leave the
+    environment of the running process alone):
+
+    >>> _parse_link("0.08,20e6")
     Link(latency=0.08, bandwidth=20000000.0, concurrency=64, overhead=0.003)
-    >>> os.environ["HELPERS_LINK"] = "fast"
-    >>> default_link()  # doctest: +ELLIPSIS
+    >>> _parse_link("fast")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     helpers.errors.CloudInputError: HELPERS_LINK="fast": expected "latency_s,bandwidth_Bps[,concurrency...
-    >>> del os.environ["HELPERS_LINK"]
-    >>> default_link() == DEFAULT_LINK
+    >>> _parse_link("") == DEFAULT_LINK
     True
     """
-    text = os.environ.get(LINK_VARIABLE, "")
+    return _parse_link(os.environ.get(LINK_VARIABLE, ""))
+
+
+def _parse_link(text: str) -> Link:
+    """The :class:`Link` a ``HELPERS_LINK`` value describes (:data:`DEFAULT_LINK` when blank)."""
     if not text.strip():
         return DEFAULT_LINK
     quoted = f'{LINK_VARIABLE}="{text if len(text) <= 80 else text[:77] + "..."}"'  # as a shell would show it
@@ -212,7 +216,8 @@ def plan_ranges(
     CloudInputError
         (a ValueError) If the geometry is impossible (no rows, a width of zero
         or wider than a row, a negative offset, a value that is not an
-        integer), naming each bad value; or if ``HELPERS_LINK`` is malformed.
+        integer), naming each bad value; if ``link`` is not a :class:`Link`;
+        or if ``HELPERS_LINK`` is malformed.
 
     Examples
     --------
@@ -220,6 +225,8 @@ def plan_ranges(
     [(2880, 3980, 0, 2), (4880, 5980, 2, 2)]
     """
     _check_geometry(first_row, rows, row_bytes, offset, width_bytes)
+    if link is not None and not isinstance(link, Link):  # else an AttributeError deep in plan_cost
+        raise CloudInputError(f"link must be a Link or None, got {type(link).__name__} {bounded(link, 80)}")
     link = default_link() if link is None else link
     best = min(range(1, rows + 1), key=lambda k: (plan_cost(k, rows, row_bytes, width_bytes, link), k))
     per_group = math.ceil(rows / best)

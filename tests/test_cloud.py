@@ -159,10 +159,6 @@ class TestHttpsToS3:
                 "s3://nasa-heasarc/chandra/data/byobsid/8/15158/primary/acisf15158N003_cntr_img2.fits.gz",
             ),
             (
-                "https://heasarc.gsfc.nasa.gov//FTP//xmm/data/rev0//0204870101/",
-                "s3://nasa-heasarc/xmm/data/rev0/0204870101/",
-            ),
-            (
                 "https://irsa.ipac.caltech.edu/ibe/data/wise/allwise/p3am_cdd/09/0904/0904m213_ac51/"
                 "0904m213_ac51-w1-int-3.fits",
                 "s3://nasa-irsa-wise/wise/allwise/images/p3am_cdd/09/0904/0904m213_ac51/0904m213_ac51-w1-int-3.fits",
@@ -360,3 +356,41 @@ class TestHostileValues:
             CloudLocation("nasa-heasarc", "k", region="x/y")
         with pytest.raises(CloudInputError, match="text"):
             CloudLocation("nasa-heasarc", 5)
+
+
+@pytest.mark.parametrize("https_url", [5, b"https://x/y.fits", "not a url", "ftp://x/y.fits", "https://", "s3://b/k"])
+def test_cloud_location_https_url_must_be_an_http_url(https_url):
+    with pytest.raises(CloudInputError, match="https_url must be an http\\(s\\):// URL or None"):
+        CloudLocation("nasa-heasarc", "k", https_url=https_url)
+
+
+def test_cloud_location_https_url_may_be_http_or_https_or_none():
+    for url in (None, "https://heasarc.gsfc.nasa.gov/FTP/x.fits", "http://127.0.0.1:8080/x.fits"):
+        assert CloudLocation("nasa-heasarc", "k", https_url=url).https_url == url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://heasarc.gsfc.nasa.gov/FTP/rosat/",
+        "https://heasarc.gsfc.nasa.gov/FTP/rosat/data/",
+        "https://heasarc.gsfc.nasa.gov/FTP/rosat/data/..",
+        "https://heasarc.gsfc.nasa.gov//FTP//xmm/data/rev0//0204870101/",  # once mapped to the key ".../0204870101/"
+        "https://irsa.ipac.caltech.edu/ibe/data/wise/allwise/p3am_cdd/08/",
+    ],
+)
+def test_https_to_s3_of_a_directory_is_none(url):
+    assert https_to_s3(url) is None
+    assert mirror_location(url) is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://heasarc.gsfc.nasa.gov/FTP/..\\docs/archive.html",
+        "https://heasarc.gsfc.nasa.gov/FTP/rosat/..%5cdocs",
+        "https://heasarc.gsfc.nasa.gov/FTP/rosat/a%5Cb.fits",
+    ],
+)
+def test_https_to_s3_of_a_path_with_a_backslash_is_none(url):
+    assert https_to_s3(url) is None

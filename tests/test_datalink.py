@@ -549,3 +549,44 @@ def test_no_netrc_password_is_sent(broken, datalink_service, asked, tmp_path, mo
 def test_cloud_access_error_base_still_catches_everything(broken):
     with pytest.raises(CloudAccessError):
         datalink_of(_row(f"https://{HOST}/faults/json"))
+
+
+# --- input errors: named as such, never retried as archive failures ----------------------------------------
+
+@pytest.mark.parametrize("results", [None, [{"access_url": "https://x/y"}], "https://x/datalink", 5])
+def test_iter_datalinks_by_row_needs_a_pyvo_result_or_a_table(results):
+    with pytest.raises(CloudInputError, match=r"needs a pyvo result \(DALResults\) or an astropy Table, got"):
+        iter_datalinks_by_row(results)  # at the call, before the first row
+
+
+def test_iter_datalinks_by_row_over_a_table_names_the_row_without_a_datalink():
+    table = Table({"access_url": ["https://x/y.fits"], "access_format": ["image/fits"]})
+    with pytest.raises(CloudInputError, match="^row 0 has no DataLink"):
+        list(iter_datalinks_by_row(table))
+
+
+@pytest.mark.parametrize("url", ["not a url", "ftp://heasarc.gsfc.nasa.gov/x", "file:///etc/passwd", "https://",
+                                 "https://x:port/y", "/xamin/vo/datalink"])
+def test_fetch_datalink_of_a_url_that_is_not_http_is_an_input_error(url):
+    began = time.monotonic()
+    with pytest.raises(CloudInputError, match="a DataLink URL must be an http:// or https:// URL") as info:
+        fetch_datalink(url)
+    assert not isinstance(info.value, ArchiveError)
+    assert time.monotonic() - began < 1  # refused at once, not after the retries
+
+
+def test_a_dict_row_is_named_by_its_access_url_not_row_none(broken):
+    url = f"https://{HOST}/faults/html200?id=x"
+    with pytest.raises(ArchiveError, match=r"DataLink request for the row with access URL 'https://") as info:
+        datalink_of({"access_url": url, "access_format": DATALINK_MIME})
+    assert "row None" not in str(info.value)
+
+
+def test_row_labels_say_something_useful():
+    from helpers.datalink import _row_label
+
+    assert _row_label({"ID": "ivo://x?1", "access_url": "https://x/y"}) == "the row with ID 'ivo://x?1'"
+    assert _row_label({"access_url": "https://x/y"}) == "the row with access URL 'https://x/y'"
+    assert _row_label({"obsid": 1}) == "the row with columns ['obsid']"
+    assert _row_label(Table({"a": [1, 2]})[1]) == "row 1"
+    assert len(_row_label({"access_url": "https://x/" + "y" * 10_000})) < 200

@@ -154,3 +154,16 @@ def test_bad_input_is_a_clear_input_error(args, kwargs, fragment):
     with pytest.raises(CloudInputError, match=fragment) as info:
         bin_events(*args, **kwargs)
     assert isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize("bins", [10**12, (2**14 + 1, 2**14), (1, 2**28 + 1)])
+def test_too_many_bins_is_an_input_error_not_a_memory_error(bins):
+    from helpers.events import MAX_BINS
+
+    with pytest.raises(CloudInputError, match=f"more than MAX_BINS = {MAX_BINS:,}"):
+        bin_events([1, 2], [1, 2], bins)
+
+
+def test_the_largest_image_under_the_cap_is_made():
+    image, _ = bin_events([1, 2], [1, 2], (2**14, 2**12), range=((0, 4), (0, 4)))
+    assert image.shape == (2**12, 2**14) and image.sum() == 2

@@ -342,3 +342,14 @@ def test_non_bytes_input_is_refused_at_once(value, fragment):
 def test_accepts_a_uint8_array(events_fits):
     packed = np.frombuffer(ncompress.compress(events_fits), dtype=np.uint8)
     assert decompress_lzw(packed) == events_fits
+
+
+@pytest.mark.parametrize("record_size", ["x", "2880", 0, -2880, True, 2.5, [2880]])
+def test_bad_record_size_is_an_input_error_naming_it(record_size):
+    with pytest.raises(CloudInputError, match="record_size must be a number of bytes >= 1") as info:
+        decompress_lzw(ncompress.compress(bytes(2880)), record_size=record_size)
+    assert not isinstance(info.value, LZWError)  # the argument is wrong, not the data
+
+
+def test_record_size_may_be_a_numpy_integer():
+    assert decompress_lzw(ncompress.compress(bytes(2880)), record_size=np.int64(2880)) == bytes(2880)

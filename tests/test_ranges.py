@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -171,3 +172,23 @@ def test_import_helpers_works_with_a_bad_variable():
 def test_bad_link_is_an_input_error(kwargs, fragment):
     with pytest.raises(CloudInputError, match="bad Link: .*" + fragment):
         Link(**kwargs)
+
+
+def test_default_link_doctest_leaves_the_environment_alone(monkeypatch):
+    import doctest
+
+    import helpers.ranges
+
+    monkeypatch.setenv("HELPERS_LINK", "0.05,1e6")
+    finder = doctest.DocTestFinder()
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    for test in finder.find(helpers.ranges.default_link, globs=vars(helpers.ranges)):
+        runner.run(test)
+    assert runner.failures == 0
+    assert os.environ["HELPERS_LINK"] == "0.05,1e6"
+
+
+@pytest.mark.parametrize("link", ["fast", 0.03, {"latency": 0.03}])
+def test_plan_ranges_refuses_a_link_of_another_type(link):
+    with pytest.raises(CloudInputError, match="link must be a Link or None, got"):
+        plan_ranges(0, 4, 1000, 2880, 100, link)

@@ -311,18 +311,27 @@ def test_three_slowdowns_then_success_succeed_within_the_tries(s3, wise_object):
     assert _requests(s3) == 4
 
 
-@pytest.mark.parametrize("kind", ["503", "500", "reset"])
-def test_a_persistent_failure_gives_up_after_four_tries(s3, wise_object, kind):
-    """Six SlowDowns (or any persistent 5xx) are not a refusal: "failed after 4 tries", in seconds."""
-    s3.inject(kind, key=KEY, count=6, methods=("GET",))
+def test_six_slowdowns_then_success_succeed(s3, wise_object):
+    """Throttling asks the client to try again: 8 tries for it, so six SlowDowns do not fail the read."""
+    s3.inject("503", key=KEY, count=6, methods=("GET",))
     began = time.monotonic()
-    with pytest.raises(ArchiveError, match=f"GET {URI} failed after 4 tries") as caught:
+    assert fetch_bytes(URI) == wise_object.read_bytes()
+    assert _requests(s3) == 7
+    assert 4.75 <= time.monotonic() - began < 10  # 0.25 + 0.5 + 4 x 1 s of back-off
+
+
+@pytest.mark.parametrize(("kind", "tries"), [("503", 8), ("500", 4), ("reset", 4)])
+def test_a_persistent_failure_gives_up_after_its_tries(s3, wise_object, kind, tries):
+    """A persistent 5xx is not a refusal: "failed after N tries", within 10 s (8 tries while throttled)."""
+    s3.inject(kind, key=KEY, count=100, methods=("GET",))
+    began = time.monotonic()
+    with pytest.raises(ArchiveError, match=f"GET {URI} failed after {tries} tries") as caught:
         fetch_bytes(URI)
     assert time.monotonic() - began < 10
     assert "refused" not in str(caught.value)
     assert not isinstance(caught.value, DeadlineError)
     assert caught.value.url == URI
-    assert _requests(s3) == 4
+    assert _requests(s3) == tries
 
 
 @pytest.mark.parametrize("kind", ["403", "404"])
@@ -341,7 +350,7 @@ def test_retry_settings_of_the_environment_add_no_retries(s3, wise_object, monke
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "10")
     monkeypatch.setenv("AWS_RETRY_MODE", "adaptive")
     monkeypatch.setattr(helpers.s3, "_clients", {})
-    s3.inject("503", key=KEY, count=100, methods=("GET",))
+    s3.inject("500", key=KEY, count=100, methods=("GET",))
     with pytest.raises(ArchiveError, match="failed after 4 tries"):
         fetch_bytes(URI)
     assert _requests(s3) == 4
@@ -371,30 +380,30 @@ def test_cutout_sends_again_only_the_ranges_that_failed(s3, wise_object):
     assert stats["requests"] == 1 + planned + 1  # the header's block, the plan, the one range sent again
 
 
-@pytest.mark.parametrize("kind", ["500", "503", "reset"])
-def test_a_persistent_failure_during_a_cutout_is_an_archive_error_not_no_overlap(s3, wise_object, kind):
+@pytest.mark.parametrize(("kind", "tries"), [("500", 4), ("503", 8), ("reset", 4)])
+def test_a_persistent_failure_during_a_cutout_is_an_archive_error_not_no_overlap(s3, wise_object, kind, tries):
     planned = _clean_cutout_requests(s3)
     with open_fits(URI) as hdul:
         s3.reset_stats()
         s3.inject(kind, key=KEY, count=100_000, methods=("GET",))
         began = time.monotonic()
-        with pytest.raises(ArchiveError, match=f"reading {URI} failed after 4 tries") as caught:
+        with pytest.raises(ArchiveError, match=f"reading {URI} failed after {tries} tries") as caught:
             cutout(hdul[0], CRAB, 0.0889 * u.deg)
     assert time.monotonic() - began < 10
     assert not isinstance(caught.value, (CloudInputError, DeadlineError))
     assert "overlap" not in str(caught.value)
     # aiohttp re-sends a GET once, at once, when the connection dies before any answer (RFC 9112 allows it
     # for idempotent requests; aiohttp has no setting): the documented bound for resets is 2 x 4 per range.
-    assert _requests(s3) == (8 if kind == "reset" else 4) * planned
+    assert _requests(s3) == (8 if kind == "reset" else tries) * planned
 
 
 def test_a_persistent_failure_while_opening(s3, wise_object):
     s3.inject("503", key=KEY, count=100, methods=("GET",))
     began = time.monotonic()
-    with pytest.raises(ArchiveError, match=f"reading {URI} failed after 4 tries: {URI}: SlowDown"):
+    with pytest.raises(ArchiveError, match=f"reading {URI} failed after 8 tries: {URI}: SlowDown"):
         open_fits(URI)
     assert time.monotonic() - began < 10
-    assert _requests(s3) == 1 + 4  # HEAD, then the first header block 4 times
+    assert _requests(s3) == 1 + 8  # HEAD, then the first header block 8 times (throttled)
 
 
 # --- clients reused ------------------------------------------------------------------
@@ -515,3 +524,57 @@ def test_the_https_fallback_meets_its_deadline_against_a_drip(s3, wise_object, h
         with pytest.warns(CloudFallbackWarning), pytest.raises(DeadlineError, match=f"of {URI} did not finish"):
             call()
         assert time.monotonic() - began < 4
+
+
+# --- cutout arguments that astropy's Cutout2D would fail on with a bare TypeError or ValueError -------
+
+BAD_CUTOUT_ARGUMENTS = [
+    ("unknown mode", (5, 5), 4, {"mode": "bogus"},
+     "cutout mode must be one of 'trim', 'partial', 'strict', got 'bogus'"),
+    ("mode not text", (5, 5), 4, {"mode": 1}, "cutout mode must be one of .* got 1"),
+    ("unknown keyword", (5, 5), 4, {"foo": 1}, "cutout got unknown keyword argument 'foo'; Cutout2D accepts mode"),
+    ("size as a numeric string", (5, 5), "3", {}, "cutout size must be numbers or Quantities, got '3'"),
+    ("one side a numeric string", (5, 5), (3, "3"), {}, "cutout size must be numbers or Quantities"),
+    ("huge size", (5, 5), 1e300, {}, "the cutout size 1e\\+300 is more than 2,147,483,647 pixels on a side"),
+    ("huge partial cutout", (5, 5), (1e5, 1e5), {"mode": "partial"}, "mode='partial' cutout holds all of them"),
+    ("wcs as text", (5, 5), 4, {"wcs": "x"}, "wcs must be an astropy.wcs.WCS or None, got str 'x'"),
+    ("link as text", (5, 5), 4, {"link": "x"}, "link must be a helpers.ranges.Link or None, got str 'x'"),
+    ("fill_value of another type", (0, 0), 5, {"mode": "partial", "fill_value": "x"},
+     "Cutout2D refused the arguments .*fill_value is inconsistent"),
+    ("rounding method not callable", (5, 5), 4, {"limit_rounding_method": 3}, "must be a callable"),
+]
+
+
+@pytest.mark.parametrize(("position", "size", "kwargs", "message"), [case[1:] for case in BAD_CUTOUT_ARGUMENTS],
+                         ids=[case[0] for case in BAD_CUTOUT_ARGUMENTS])
+def test_cutout_refuses_arguments_cutout2d_would_fail_on(position, size, kwargs, message):
+    with pytest.raises(CloudInputError, match=message):
+        cutout(_image_hdu(), position, size, **kwargs)
+
+
+def test_cutout_argument_checks_come_before_any_read(s3, wise_object):
+    with open_fits(CloudLocation(BUCKET, KEY, "us-west-2")) as hdul:
+        before = len(s3.stats(BUCKET, KEY).ranges)
+        for kwargs in ({"mode": "bogus"}, {"foo": 1}, {"wcs": "x"}, {"link": "x"}):
+            with pytest.raises(CloudInputError):
+                cutout(hdul[0], (100, 100), 10, **kwargs)
+        assert len(s3.stats(BUCKET, KEY).ranges) == before
+
+
+def test_a_read_failure_inside_cutout2d_is_never_an_input_error(s3, wise_object, monkeypatch):
+    """An OSError or a bug while reading the pixels keeps its class: only argument handling becomes input errors."""
+    from helpers import cutouts
+
+    def failing(self, key):
+        raise ValueError("broken read")
+
+    monkeypatch.setattr(cutouts._PlannedSection, "__getitem__", failing)
+    with open_fits(CloudLocation(BUCKET, KEY, "us-west-2")) as hdul:
+        with pytest.raises(ValueError, match="broken read") as info:
+            cutout(hdul[0], (100, 100), 10)
+    assert not isinstance(info.value, CloudInputError)
+
+
+def test_plan_ranges_refuses_a_link_that_is_not_a_link():
+    with pytest.raises(CloudInputError, match="link must be a Link or None, got str 'fast'"):
+        plan_ranges(0, 4, 1000, 2880, 100, "fast")
