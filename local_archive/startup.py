@@ -36,6 +36,8 @@ SITECUSTOMIZE = '''\
 import os as _os
 import sys as _sys
 
+_MARK = b'"""Written by local_archive'
+
 
 def _activate():
     if not _os.environ.get("LOCAL_ARCHIVE_URL"):
@@ -49,13 +51,22 @@ def _activate():
     activate()
 
 
+def _is_ours(candidate):
+    try:
+        with open(candidate, "rb") as handle:
+            return handle.read(len(_MARK)) == _MARK
+    except OSError:
+        return False
+
+
 def _chain():
     # This file shadows the next sitecustomize on sys.path (Debian's, a conda env's): run that one too.
     import importlib.machinery
     import importlib.util
 
-    here = _os.path.dirname(_os.path.abspath(__file__))
-    path = [entry for entry in _sys.path if _os.path.abspath(entry or _os.curdir) != here]
+    # Skip every folder holding one of these files, not just this one: a shell that already has
+    # another archive's exports (serve's) puts two on PYTHONPATH, which would otherwise run each other.
+    path = [entry for entry in _sys.path if not _is_ours(_os.path.join(entry or _os.curdir, "sitecustomize.py"))]
     spec = importlib.machinery.PathFinder.find_spec("sitecustomize", path)
     if spec is not None and spec.loader is not None:
         spec.loader.exec_module(importlib.util.module_from_spec(spec))
@@ -65,8 +76,8 @@ _activate()
 try:
     _chain()
 except Exception as _exc:  # reported like Python reports a failing sitecustomize, then carry on
-    _sys.stderr.write(f"Error in the sitecustomize that the local archive's shadows: {_exc!r}\\n")
-del _activate, _chain, _os, _sys
+    _sys.stderr.write(f"Error in the sitecustomize shadowed by the local archive's: {_exc!r}\\n")
+del _activate, _chain, _is_ours, _MARK, _os, _sys
 '''
 
 

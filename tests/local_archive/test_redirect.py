@@ -278,6 +278,17 @@ def test_sitecustomize_without_local_archive_url_only_chains(startup_dir):
     assert (done.returncode, done.stdout.split(), done.stderr) == (0, ["ran", "False", "False"], "")
 
 
+def test_two_archives_start_up_files_on_the_path_do_not_run_each_other(startup_dir):
+    """A shell holding serve's exports that then calls ``run``: two of these files on PYTHONPATH."""
+    from local_archive.startup import write_sitecustomize
+
+    write_sitecustomize(startup_dir / "second")
+    path = os.pathsep.join([str(startup_dir / "startup"), str(startup_dir / "second"), str(startup_dir / "other")])
+    seen, stderr = _probe(sys.executable, startup_dir, PYTHONPATH=path, LOCAL_ARCHIVE_URL="http://127.0.0.1:9")
+    assert stderr == ""
+    assert (seen["guarded"], seen["chained"]) == (True, "ran")
+
+
 def test_an_interpreter_without_local_archive_says_it_is_not_guarded(startup_dir):
     """A ``python`` that cannot import local_archive (another installation) starts, with a warning."""
     base = getattr(sys, "_base_executable", sys.executable)
