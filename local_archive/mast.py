@@ -110,7 +110,15 @@ class MastPortal:
         return self._json_error(f"the local archive does not serve the MAST service {service!r}")
 
     def path_lookup(self, request: Request, path: str) -> Response:
-        known = {p.meta["data_uri"]: p.meta["mast_path"] for p in self.stacks}
+        """MAST's ``path_lookup``: a product's path on MAST's own disks, or with ``use_cloud_path`` its bucket key.
+
+        Without the parameter the answer is the path astroquery 0.4.11 rewrites (``/ps1/...`` ->
+        ``panstarrs/ps1/public/...``); astroquery >= 0.4.12 sends ``use_cloud_path=True`` and takes the
+        answer, leading ``/`` stripped, as the ``stpubdata`` key (shared/notes/service_formats.md §4.4
+        and §11, from astroquery 0.4.12.dev11095's ``mast/utils.py``).
+        """
+        cloud = request.args.get("use_cloud_path", "").strip().lower() in ("true", "1", "yes")
+        known = {p.meta["data_uri"]: f"/{p.key}" if cloud else p.meta["mast_path"] for p in self.stacks}
         answer = {}
         for uri in request.args.getlist("uri"):
             found = known.get(uri)

@@ -105,6 +105,22 @@ def test_mast_through_astroquery(archive):
     assert len(nothing) == 0
 
 
+@pytest.mark.parametrize(("use_cloud_path", "path"), [
+    (None, "/ps1/rings.v3.skycell/1784/059/rings.v3.skycell.1784.059.stk.g.unconv.fits"),  # astroquery 0.4.11
+    ("True", "/panstarrs/ps1/public/rings.v3.skycell/1784/059/rings.v3.skycell.1784.059.stk.g.unconv.fits"),
+])
+def test_mast_path_lookup_answers_the_bucket_key_with_use_cloud_path(archive, use_cloud_path, path):
+    uri = "mast:PS1/product/rings.v3.skycell.1784.059.stk.g.unconv.fits"
+    params = {"uri": [uri, "mast:PS1/product/nothing.fits"]}
+    if use_cloud_path:
+        params["use_cloud_path"] = use_cloud_path
+    answer = requests.get("https://mast.stsci.edu/api/v0.1/path_lookup/", params=params, timeout=30).json()
+    assert answer == {uri: {"status_code": 200, "path": path},
+                      "mast:PS1/product/nothing.fits": {"status_code": 404, "path": None}}
+    if use_cloud_path:  # the key astroquery >= 0.4.12 takes is an object in the bucket
+        assert archive.s3.client.head_object(Bucket="stpubdata", Key=path.lstrip("/"))["ContentLength"] > 0
+
+
 def test_sesame_and_the_datalink_vocabulary(archive):
     assert SkyCoord.from_name("Crab").to_string() == "83.6331 22.0145"
     vocabulary = requests.get("http://www.ivoa.net/rdf/datalink/core", timeout=10).json()
