@@ -95,8 +95,10 @@ def _sources(pixel: int) -> dict[str, np.ndarray]:
 def _schema():
     import pyarrow as pa
 
+    # IRSA's field metadata keys are "units" and "description" (shared/notes/service_formats.md §11,
+    # from irsa-tutorials' wise-allwise-catalog-demo).
     fields = [pa.field(name, pa.string() if kind == "string" else pa.from_numpy_dtype(np.dtype(kind)),
-                       metadata={"unit": unit, "description": text})
+                       metadata={"units": unit, "description": text})
               for name, (kind, unit, text) in COLUMNS.items()]
     return pa.schema(fields + [pa.field("healpix_k0", pa.int32()), pa.field("healpix_k5", pa.int32())])
 
@@ -121,7 +123,10 @@ def _write_catalog(root: Path) -> None:
                        metadata_collector=collected)
         collected[-1].set_file_path(rel)
     file_schema = schema.remove(schema.get_field_index("healpix_k5")).remove(schema.get_field_index("healpix_k0"))
-    pq.write_metadata(file_schema, root / "_common_metadata")
+    # IRSA's _common_metadata carries the partition columns too (service_formats.md §11), so that
+    # ds.dataset(..., schema=pq.read_schema(_common_metadata), partitioning="hive") types them;
+    # _metadata must match the files' row groups, which hold no partition columns.
+    pq.write_metadata(schema, root / "_common_metadata")
     tmp = root / f"._metadata.{os.getpid()}"
     pq.write_metadata(file_schema, tmp, metadata_collector=collected)
     os.replace(tmp, root / "_metadata")

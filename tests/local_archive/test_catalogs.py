@@ -19,9 +19,10 @@ ROOT = f"nasa-irsa-wise/{CATALOG_PREFIX}"
 def test_schema_carries_units_and_descriptions(archive):
     fs = s3fs.S3FileSystem(anon=True, skip_instance_cache=True)
     schema = pq.read_schema(f"{ROOT}/_common_metadata", filesystem=fs)
-    assert schema.names == list(COLUMNS)
-    assert schema.field("w1mpro").metadata == {b"unit": b"mag",
+    assert schema.names == [*COLUMNS, "healpix_k0", "healpix_k5"]  # the partition columns too, as IRSA's
+    assert schema.field("w1mpro").metadata == {b"units": b"mag",  # IRSA's key, not "unit"
                                                b"description": b"W1 magnitude measured with profile-fitting photometry"}
+    assert str(schema.field("healpix_k5").type) == "int32"
 
 
 def test_a_cone_reads_only_its_partitions(archive):
@@ -43,3 +44,15 @@ def test_a_cone_reads_only_its_partitions(archive):
     part = next(p for p in archive.products if "healpix_k5=6046/" in p.key)
     assert total < part.path.stat().st_size / 2  # 3 of 17 columns of one partition file
     assert np.all(table["w1mpro"].to_numpy() > 7)
+
+
+def test_irsas_pattern_schema_from_common_metadata_with_hive_partitions(archive):
+    """As IRSA's own notebooks read it: the schema of _common_metadata, partitions typed from it."""
+    fs = s3fs.S3FileSystem(anon=True, skip_instance_cache=True)
+    schema = pq.read_schema(f"{ROOT}/_common_metadata", filesystem=fs)
+    dataset = ds.dataset(ROOT, filesystem=fs, format="parquet", partitioning="hive", schema=schema,
+                         exclude_invalid_files=False)
+    table = dataset.to_table(columns=["ra", "healpix_k0", "healpix_k5"], filter=ds.field("healpix_k5") == 6046)
+    assert table.num_rows == 20_000
+    assert set(table["healpix_k0"].to_pylist()) == {6046 >> 10} and set(table["healpix_k5"].to_pylist()) == {6046}
+    assert str(table.schema.field("healpix_k5").type) == "int32"
