@@ -62,6 +62,32 @@ def _parse_pos(text: str):
     raise ValueError(f"unsupported POS {text!r} (use CIRCLE ra dec r or RANGE ra1 ra2 dec1 dec2)")
 
 
+_INDEX = {field[0]: i for i, field in enumerate(SIA2_FIELDS)}
+
+# SIA 2.0 (IVOA REC 2015-12-23, §2.2, http://www.ivoa.net/Documents/SIA/20151223/): each of these
+# parameters constrains one ObsCore column by exact match; repeated values of one parameter are ORed,
+# different parameters ANDed.  CALIB is an integer.
+_COLUMN_PARAMETERS = {"FACILITY": "facility_name", "INSTRUMENT": "instrument_name",
+                      "DPTYPE": "dataproduct_type", "CALIB": "calib_level", "FORMAT": "access_format"}
+
+
+def _column_constraints(args) -> dict[str, set]:
+    """``{column: allowed values}`` from the request's FACILITY, INSTRUMENT, DPTYPE, CALIB and FORMAT."""
+    wanted: dict[str, set] = {}
+    for parameter, column in _COLUMN_PARAMETERS.items():
+        values = args.getlist(parameter)
+        if not values:
+            continue
+        if parameter == "CALIB":
+            try:
+                wanted[column] = {int(v) for v in values}
+            except ValueError:
+                raise ValueError(f"CALIB must be an integer calibration level, got {values!r}") from None
+        else:
+            wanted[column] = set(values)
+    return wanted
+
+
 class IrsaSia2:
     """``/SIA`` (query) and ``/SIA/capabilities``."""
 
@@ -81,6 +107,10 @@ class IrsaSia2:
         except ValueError as exc:
             return Response(error_votable(str(exc)), content_type="text/xml")
         collections = {v.lower() for v in request.args.getlist("COLLECTION")}
+        try:
+            wanted = _column_constraints(request.args)
+        except ValueError as exc:
+            return Response(error_votable(str(exc)), content_type="text/xml")
         rows = []
         for product in self.tiles:
             ra, dec = product.meta["center"]
@@ -89,7 +119,9 @@ class IrsaSia2:
                 continue
             if tests and not any(test(ra, dec, half) for test in tests):
                 continue
-            rows.append(self._row(product, len(rows) + 1))
+            row = self._row(product, len(rows) + 1)
+            if all(row[_INDEX[column]] in values for column, values in wanted.items()):
+                rows.append(row)
         maxrec = request.args.get("MAXREC")
         if maxrec and maxrec.isdigit():
             rows = rows[: int(maxrec)]

@@ -193,6 +193,31 @@ def test_irsa_sia2_through_pyvo_and_astroquery(archive):
         f"0830p227_ac51-w{b}-int-3.fits" for b in (1, 2, 3, 4)}
 
 
+@pytest.mark.parametrize(("constraints", "rows"), [
+    ({"facility": "Wide-field Infrared Survey Explorer"}, 4),
+    ({"facility": "Spitzer Space Telescope"}, 0),
+    ({"instrument": "WISE", "data_type": "image"}, 4),
+    ({"data_type": "cube"}, 0),
+    ({"calib_level": 3}, 4),
+    ({"calib_level": [1, 2]}, 0),
+    ({"res_format": "image/fits"}, 4),
+    ({"res_format": "image/jpeg"}, 0),
+    ({"facility": ["Spitzer Space Telescope", "Wide-field Infrared Survey Explorer"], "calib_level": 3}, 4),
+])
+def test_irsa_sia2_honours_the_sia2_column_parameters(archive, constraints, rows):
+    """FACILITY, INSTRUMENT, DPTYPE, CALIB, FORMAT as pyvo sends them: exact match, ORed within, ANDed across."""
+    sia2 = pyvo.dal.SIA2Service("https://irsa.ipac.caltech.edu/SIA")
+    results = sia2.search(pos=(CRAB[0] * u.deg, CRAB[1] * u.deg, 0.01 * u.deg), collection="wise_allwise",
+                          **constraints)
+    assert len(results) == rows
+
+
+def test_irsa_sia2_refuses_a_calib_that_is_not_an_integer(archive):
+    answer = requests.get("https://irsa.ipac.caltech.edu/SIA", params={"POS": "CIRCLE 83.6 22.0 0.01",
+                                                                       "CALIB": "three"}, timeout=30)
+    assert b'name="QUERY_STATUS" value="ERROR"' in answer.content and b"CALIB must be an integer" in answer.content
+
+
 def test_astroquery_heasarc_locate_data_and_download_from_aws(archive, tmp_path):
     from astroquery.heasarc import Heasarc
 
