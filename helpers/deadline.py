@@ -27,13 +27,16 @@ from typing import Any, TypeVar
 
 from .errors import ArchiveError, CloudInputError, DeadlineError
 
-__all__ = ["DEFAULT_TIMEOUT", "MAX_ATTEMPTS", "THROTTLED_ATTEMPTS", "Deadline", "Transient", "with_retries",
-           "run_with_deadline"]
+__all__ = ["DEFAULT_TIMEOUT", "MAX_ATTEMPTS", "THROTTLED_ATTEMPTS", "TRANSIENT_STATUS", "THROTTLED_STATUS",
+           "Deadline", "Transient", "with_retries", "run_with_deadline", "drain"]
 
 DEFAULT_TIMEOUT = 300.0  # seconds for one whole public call (a 1 GB file at 5 MB/s would not fit: pass timeout=)
 MAX_ATTEMPTS = 4  # tries of one request, transient failures only
 THROTTLED_ATTEMPTS = 8  # while the service says "slow down" (503 SlowDown, 429): S3 documents retrying these
 _BACKOFF = (0.25, 0.5, 1.0)
+# HTTP statuses worth another try, from S3 and HTTPS servers alike; the throttling ones get THROTTLED_ATTEMPTS.
+TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+THROTTLED_STATUS = frozenset({429, 503})
 
 T = TypeVar("T")
 
@@ -138,6 +141,30 @@ def with_retries(
         if deadline.remaining() <= pause:
             raise deadline.error() from last
         time.sleep(pause)
+
+
+def drain(read: Callable[[], bytes], deadline: Deadline, on_chunk: Callable[[bytes], Any] | None = None) -> bytes:
+    """Call ``read()`` until it returns ``b""``, checking ``deadline`` before every call; the chunks joined.
+
+    With a ``read`` that returns what has arrived (urllib3's ``read1``), a server
+    that drips one byte at a time meets the deadline; ``on_chunk`` sees each
+    chunk (a byte count, a progress bar).  ``read``'s own errors pass through.
+
+    Examples
+    --------
+    >>> chunks = iter([b"SIMPLE", b"  =", b""])
+    >>> drain(lambda: next(chunks), Deadline(5))
+    b'SIMPLE  ='
+    """
+    parts = []
+    while True:
+        deadline.check()
+        chunk = read()
+        if not chunk:
+            return b"".join(parts)
+        parts.append(chunk)
+        if on_chunk is not None:
+            on_chunk(chunk)
 
 
 def run_with_deadline(fn: Callable[[], T], deadline: Deadline) -> T:

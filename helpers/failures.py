@@ -59,7 +59,7 @@ from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 from .cloud import CloudLocation
-from .deadline import Deadline, Transient
+from .deadline import THROTTLED_STATUS, TRANSIENT_STATUS, Deadline, Transient
 from .errors import ArchiveError, CloudAccessError, CloudFallbackWarning, DeadlineError, bounded
 
 __all__ = ["Refused", "classify", "https_fallback"]
@@ -67,13 +67,11 @@ __all__ = ["Refused", "classify", "https_fallback"]
 T = TypeVar("T")
 
 # HTTP statuses and S3 error codes worth another try (S3 documents 500 and 503 SlowDown as retryable).
-_TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 _TRANSIENT_CODES = frozenset({
     "SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "InternalError",
     "ServiceUnavailable", "BadGateway", "GatewayTimeout", "RequestLimitExceeded",
 })
 # The service asking the client to slow down: tried more often (deadline.THROTTLED_ATTEMPTS).
-_THROTTLED_STATUS = frozenset({429, 503})
 _THROTTLED_CODES = frozenset({"SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded",
                               "ServiceUnavailable"})
 _REFUSED_STATUS = frozenset({403, 404})
@@ -137,9 +135,9 @@ def classify(exc: BaseException, name: str, deadline: Deadline) -> Exception:
         if status in _REFUSED_STATUS or code in _REFUSED_CODES:
             return Refused(f"S3 refused {name}: {label}" if name.startswith("s3://")
                             else f"{name} answered {label}", url=name)
-        if status in _TRANSIENT_STATUS or code in _TRANSIENT_CODES:
+        if status in TRANSIENT_STATUS or code in _TRANSIENT_CODES:
             return Transient(f"{name}: {label}", url=name,
-                             throttled=status in _THROTTLED_STATUS or code in _THROTTLED_CODES)
+                             throttled=status in THROTTLED_STATUS or code in _THROTTLED_CODES)
         return ArchiveError(f"{name}: the server answered {label}: {bounded(str(cause))}", url=name)
     # asyncio.TimeoutError (fsspec's FSTimeoutError) is the built-in TimeoutError only from Python 3.11 on.
     if deadline.expired() and any(isinstance(cause, (TimeoutError, asyncio.TimeoutError)) for cause in _chain(exc)):

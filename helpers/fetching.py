@@ -7,7 +7,7 @@ from typing import Any
 
 from . import _upstream
 from .cloud import CloudLocation
-from .deadline import Deadline, Transient, run_with_deadline, with_retries
+from .deadline import Deadline, Transient, drain, run_with_deadline, with_retries
 from .errors import CloudAccessError
 from .failures import Refused, classify, https_fallback
 from .s3 import as_location, s3_client
@@ -95,17 +95,9 @@ def _read_body(body: Any, size: int | None, name: str, progress: bool | None, de
     if progress is None:
         progress = (size or 0) >= PROGRESS_THRESHOLD
     bar = _progress_bar(size, name) if progress else None
-    parts, got = [], 0
+    advance = (lambda chunk: bar.update(len(chunk))) if bar is not None else None
     try:
-        while True:
-            deadline.check()
-            chunk = read(_CHUNK)
-            if not chunk:
-                break
-            parts.append(chunk)
-            got += len(chunk)
-            if bar is not None:
-                bar.update(len(chunk))
+        data = drain(lambda: read(_CHUNK), deadline, advance)
     except CloudAccessError:
         raise
     except Exception as exc:
@@ -113,9 +105,9 @@ def _read_body(body: Any, size: int | None, name: str, progress: bool | None, de
     finally:
         if bar is not None:
             bar.close()
-    if size is not None and got != size:
-        raise Transient(f"{name}: {got} of {size} bytes arrived", url=name)
-    return b"".join(parts)
+    if size is not None and len(data) != size:
+        raise Transient(f"{name}: {len(data)} of {size} bytes arrived", url=name)
+    return data
 
 
 def _progress_bar(size: int | None, name: str) -> Any:

@@ -15,14 +15,13 @@ from typing import Any
 
 import requests
 
-from .deadline import Deadline, Transient, with_retries
+from .deadline import THROTTLED_STATUS, TRANSIENT_STATUS, Deadline, Transient, drain, with_retries
 from .errors import ArchiveError, bounded
 
 __all__ = ["session", "fetch", "Answer", "CONNECT_TIMEOUT", "READ_TIMEOUT", "TRANSIENT_STATUS"]
 
 CONNECT_TIMEOUT = 10.0  # seconds
 READ_TIMEOUT = 60.0  # seconds between bytes; the whole call is bounded by its Deadline
-TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 _CHUNK = 1 << 16
 
 
@@ -116,7 +115,7 @@ def fetch(
         with response:
             if response.status_code in TRANSIENT_STATUS:
                 raise Transient(f"{url} answered {response.status_code} {response.reason}", url=url,
-                                throttled=response.status_code in (429, 503))
+                                throttled=response.status_code in THROTTLED_STATUS)
             if response.status_code != 200:
                 raise ArchiveError(f"{url} answered {response.status_code} {response.reason}", url=url)
             body = _read(response, url, deadline)
@@ -128,24 +127,22 @@ def fetch(
 def _read(response: requests.Response, url: str, deadline: Deadline) -> bytes:
     """The body, chunk by chunk as bytes arrive, checking the deadline between chunks."""
     raw = response.raw
-    read = getattr(raw, "read1", None)  # urllib3 >= 2: returns what has arrived, without waiting for a full chunk
-    parts, got = [], 0
+    read = getattr(raw, "read1", None) or raw.read  # urllib3 >= 2's read1 returns what has arrived
+    got = 0
+
+    def count(chunk: bytes) -> None:
+        nonlocal got
+        got += len(chunk)
+
     try:
-        while True:
-            deadline.check()
-            # decode_content: requests streams undecoded, so a gzip-encoded answer would come back compressed
-            chunk = read(_CHUNK, decode_content=True) if read is not None else raw.read(_CHUNK, decode_content=True)
-            if not chunk:
-                break
-            parts.append(chunk)
-            got += len(chunk)
+        # decode_content: requests streams undecoded, so a gzip-encoded answer would come back compressed
+        body = drain(lambda: read(_CHUNK, decode_content=True), deadline, count)
     except (requests.RequestException, OSError, ValueError) as exc:
         if isinstance(exc, ArchiveError):
             raise
         raise Transient(f"{url}: the transfer broke after {got} bytes: {bounded(str(exc))}", url=url) from None
     except Exception as exc:  # urllib3's ProtocolError / IncompleteRead are not OSErrors
         raise Transient(f"{url}: the transfer broke after {got} bytes: {bounded(str(exc))}", url=url) from None
-    body = b"".join(parts)
     expected = response.headers.get("Content-Length")
     if expected and expected.isdigit() and not response.headers.get("Content-Encoding") and len(body) != int(expected):
         raise Transient(f"{url}: {len(body)} of {expected} bytes arrived", url=url)
