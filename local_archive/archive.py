@@ -23,7 +23,11 @@ from .s3server import S3Server
 
 __all__ = ["LocalArchive", "BUCKET_REGIONS"]
 
-BUCKET_REGIONS = {"nasa-irsa-wise": "us-west-2", "stpubdata": "us-east-1", "nasa-heasarc": "us-east-1"}
+BUCKET_REGIONS = {  # where each public bucket lives (the Registry of Open Data on AWS)
+    "nasa-irsa-wise": "us-west-2",
+    "stpubdata": "us-east-1",
+    "nasa-heasarc": "us-east-1",
+}
 
 # Run in every kernel (through IPYTHONDIR).  sitecustomize (local_archive.startup) already does the
 # same in every Python process; this covers a kernel whose start-up skips PYTHONPATH (python -E/-I).
@@ -67,9 +71,16 @@ class LocalArchive:
         for product in self.products:
             self.s3.put_file(product.bucket, product.key, product.path, product.content_type)
         self.http.start()
-        services = (IrsaSia(self.products), IrsaSia2(self.products), HeasarcChandra(self.products),
-                    MastPortal(self.products), registry_service(), obscore_service(self.products),
-                    heasarc_tap(self.products), FileTree(self.products))
+        services = (
+            IrsaSia(self.products),
+            IrsaSia2(self.products),
+            HeasarcChandra(self.products),
+            heasarc_tap(self.products),
+            MastPortal(self.products),
+            obscore_service(self.products),
+            registry_service(),
+            FileTree(self.products),
+        )
         for service in services:
             service.register(self.http)
         register_names(self.http)

@@ -5,7 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from .catalogs import allwise_catalog_products
-from .data import Product, cache_dir, image_products
+from .chandra import chandra_products
+from .data import Product, cache_dir
+from .ps1 import ps1_products
+from .rosat import rosat_products
+from .wise import wise_products
 
 __all__ = ["build_holdings"]
 
@@ -13,7 +17,13 @@ __all__ = ["build_holdings"]
 def build_holdings(root: Path | None = None) -> list[Product]:
     """Every product of the local archive, generated into ``root`` if not cached yet."""
     root = root or cache_dir()
-    products = image_products() + allwise_catalog_products()
+    products = [
+        *wise_products(),
+        *allwise_catalog_products(),
+        *ps1_products(),
+        *chandra_products(),
+        *rosat_products(),
+    ]
     for product in products:
         product.path = root / product.bucket / product.key
         if not product.path.exists():

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 
-from .data import WISE_BANDS, Product
+from .data import Product
 from .httpserver import Request, Response
 from .votables import IRSA_SIA1_FIELDS, cloud_access_json, error_votable, table_votable, to_bytes
+from .wise import WISE_BANDS
 
 __all__ = ["IrsaSia"]
 

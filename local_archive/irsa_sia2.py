@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import math
 
-from .data import WISE_BANDS, Product, separation_deg
+from .data import Product, separation_deg
 from .httpserver import Request, Response
 from .votables import cloud_access_json, error_votable, table_votable, to_bytes
+from .wise import WISE_BANDS
 
 __all__ = ["IrsaSia2", "SIA2_URL"]
 

@@ -11,8 +11,9 @@ import json
 from importlib import resources
 from typing import Any
 
-from .data import PS1_SKYCELL, Product, separation_deg
+from .data import Product, separation_deg
 from .httpserver import Request, Response
+from .ps1 import PS1_SKYCELL
 
 __all__ = ["MastPortal", "NAMES"]
 
