@@ -16,6 +16,7 @@ from .holdings import build_holdings
 from .httpserver import LoopbackHTTPServer
 from .irsa import IrsaSia
 from .irsa_sia2 import IrsaSia2
+from .irsa_tap import IrsaTap
 from .mast import MastPortal
 from .names import register_names
 from .registry import obscore_service, registry_service
@@ -25,6 +26,7 @@ __all__ = ["LocalArchive", "BUCKET_REGIONS"]
 
 BUCKET_REGIONS = {  # where each public bucket lives (the Registry of Open Data on AWS)
     "nasa-irsa-wise": "us-west-2",
+    "nasa-irsa-spitzer": "us-west-2",
     "stpubdata": "us-east-1",
     "nasa-heasarc": "us-east-1",
 }
@@ -74,6 +76,7 @@ class LocalArchive:
         services = (
             IrsaSia(self.products),
             IrsaSia2(self.products),
+            IrsaTap(self.products),
             HeasarcChandra(self.products),
             heasarc_tap(self.products),
             MastPortal(self.products),

@@ -1,90 +1,298 @@
-"""HEASARC's holdings: Chandra images of the Crab."""
+"""HEASARC's Chandra holdings: Crab observations laid out as the Chandra archive lays them out.
+
+Each observation is a directory ``chandra/data/byobsid/<last digit>/<obsid>/`` with
+``oif.fits``, ``primary/`` and ``secondary/`` (service_formats.md §3.4; the CXC Data
+Products Guide, https://cxc.cfa.harvard.edu/ciao4.2/data_products_guide/, lists which
+files sit in which folder).  The two images are real-sized (1024x1024, §3.4 and
+https://cxc.cfa.harvard.edu/ciao/data_products_guide/image.html) with a Crab made of a
+pulsar, the ~2' torus and the jet; every other file is a small FITS table with the real
+name, HDU name and a few rows.
+"""
 
 from __future__ import annotations
 
 import gzip
+import io
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 from astropy.io import fits
+from astropy.time import Time
 from astropy.wcs import WCS
 
-from .data import Product, _fits_bytes, _heasarc, _nebula, _rng, _stamp_sources, _write_atomic
+from .data import Product, _fits_bytes, _heasarc, _rng, _write_atomic
 
-CHANDRA_OBS = [  # obsid, detector, exposure (s), processing version (illustrative stand-ins)
-    (13139, "ACIS-S", 9900.0, 2),
-    (13140, "ACIS-S", 10100.0, 2),
-    (758, "HRC-S", 20300.0, 3),
-]
-CHANDRA_IMAGES = {  # kind: (title, arcsec per pixel)
-    "cntr_img2": ("Center Image", 0.492),
-    "full_img2": ("Full Image", 4.92),
-}
+__all__ = ["CHANDRA_OBS", "ChandraObs", "IMAGE_KINDS", "chandra_products", "chandra_wcs", "image_geometry"]
+
+PULSAR = (83.633218, 22.014464)  # the Crab pulsar (ICRS, deg); the nebula's X-ray centre
 
 
-def chandra_wcs(scale_arcsec: float) -> WCS:
+@dataclass(frozen=True)
+class ChandraObs:
+    """One row of ``chanmaster`` and the observation directory behind it."""
+
+    obsid: int
+    detector: str  # ACIS-S, ACIS-I, HRC-S, HRC-I
+    grating: str  # NONE, HETG, LETG
+    exposure: float  # s
+    start: str  # UTC, ISO
+    ra: float  # target (pointing) position, deg
+    dec: float
+    version: int  # processing version N00<v>
+    pi: str
+    obs_type: str  # GO, GTO, TOO, CAL
+    name: str
+    row: int  # HEASARC's internal row number (__row), not the obsid (§3.3: chanmaster?2487 -> obsid 554)
+
+    @property
+    def prefix(self) -> str:
+        return "acisf" if self.detector.startswith("ACIS") else "hrcf"
+
+    @property
+    def directory(self) -> str:
+        """The bucket key / FTP path of the observation directory (obsid unpadded, §3.4)."""
+        return f"chandra/data/byobsid/{str(self.obsid)[-1]}/{self.obsid}/"
+
+    @property
+    def mjd(self) -> float:
+        return float(Time(self.start, scale="utc").mjd)
+
+
+# Real Crab observations where a source says so; the others are ILLUSTRATIVE stand-ins
+# (obsid, dates, exposures and pointings chosen to look like the 2000-01 and 2010-13 Crab
+# monitoring campaigns), since no recorded chanmaster answer for the Crab was found (§3.4 gap).
+CHANDRA_OBS = (
+    # 1994: ACIS-S, no grating, the Fornax multiwavelength_image notebook's vetted Crab obsid
+    # (upstream code_src/archive_queries.py VETTED_OBS); its date/exposure here are illustrative.
+    ChandraObs(1994, "ACIS-S", "NONE", 2636.0, "2000-11-25T05:40:05", 83.63304, 22.01449, 4, "Hester", "GO",
+               "Crab Nebula", 2461),
+    ChandraObs(1995, "ACIS-S", "NONE", 2580.0, "2000-12-15T10:03:13", 83.63304, 22.01449, 4, "Hester", "GO",
+               "Crab Nebula", 2462),
+    ChandraObs(1996, "ACIS-S", "NONE", 2745.0, "2001-01-06T22:13:01", 83.63304, 22.01449, 4, "Hester", "GO",
+               "Crab Nebula", 2463),
+    ChandraObs(1997, "ACIS-S", "NONE", 2611.0, "2001-01-30T01:37:29", 83.63304, 22.01449, 4, "Hester", "GO",
+               "Crab Nebula", 2464),
+    ChandraObs(1998, "ACIS-S", "NONE", 2702.0, "2001-02-20T15:52:45", 83.63304, 22.01449, 4, "Hester", "GO",
+               "Crab Nebula", 2465),
+    ChandraObs(1999, "ACIS-S", "NONE", 2548.0, "2001-03-14T08:21:57", 83.63304, 22.01449, 4, "Hester", "GO",
+               "Crab Nebula", 2466),
+    ChandraObs(2000, "ACIS-S", "NONE", 2690.0, "2001-04-05T12:44:33", 83.63304, 22.01449, 4, "Hester", "GO",
+               "Crab Nebula", 2467),
+    ChandraObs(2001, "ACIS-S", "NONE", 2655.0, "2001-04-29T19:10:17", 83.63304, 22.01449, 4, "Hester", "GO",
+               "Crab Nebula", 2468),
+    ChandraObs(13139, "ACIS-S", "NONE", 9900.0, "2011-04-14T04:29:11", 83.62917, 22.01694, 2, "Weisskopf", "TOO",
+               "Crab Nebula", 15410),
+    ChandraObs(13140, "ACIS-S", "NONE", 10100.0, "2011-04-15T21:05:40", 83.62917, 22.01694, 2, "Weisskopf", "TOO",
+               "Crab Nebula", 15411),
+    # 13751: real (ACIS-7 = S3, GRATING NONE, DATE-OBS 2012-01-12T01:58:30, TSTART..TSTOP 6700 s) from its
+    # pipeline ARF header, https://asd.gsfc.nasa.gov/xassist/pipeline4/chandra/13751/ (pages corpus).
+    ChandraObs(13751, "ACIS-S", "NONE", 6700.0, "2012-01-12T01:58:30", 83.64375, 22.00833, 2, "Weisskopf", "GO",
+               "Crab Nebula", 16312),
+    ChandraObs(16245, "ACIS-S", "NONE", 24850.0, "2014-11-29T16:22:02", 83.61958, 22.02389, 1, "Mori", "GO",
+               "Crab", 19530),
+    ChandraObs(758, "HRC-S", "NONE", 20300.0, "2000-01-31T01:31:04", 83.63321, 22.01446, 3, "Weisskopf", "CAL",
+               "Crab Pulsar", 1003),
+    # 14684: real HRC-S + LETG Crab observation (PI Weisskopf, DATE-OBS 2013-03-05T23:19:28 to 2013-03-06T05:32),
+    # from TGCat's evt0.par, https://tgcat.mit.edu/dev/tgcat/tgGet.php?file=evt0.par&id=4737 (pages corpus).
+    ChandraObs(14684, "HRC-S", "LETG", 22360.0, "2013-03-05T23:19:28", 83.63321, 22.01446, 2, "Weisskopf", "CAL",
+               "Crab Pulsar", 17701),
+)
+
+# Image products (title, file kind).  cntr_img2: 1024x1024 at full resolution, the ACIS or HRC sky
+# pixel; full_img2: binned 8 (ACIS, 1024x1024) or 32 (HRC-I 1024x1024, HRC-S 2048x2048).
+# [CXC Data Products Guide, https://cxc.cfa.harvard.edu/ciao/data_products_guide/image.html]
+# The 2023 xamin_aws SIA said 4.92"/px for a cntr_img2 at 1024x1024 (§3.2(a)): ten times the documented
+# 0.492"/px and an 84' field no Chandra detector has, so the files and SIA_scale here follow the CXC.
+IMAGE_KINDS = {"cntr_img2": "Center Image", "full_img2": "Full Image"}
+_SKY_PIXEL = {"ACIS": 0.492, "HRC": 0.13175}  # arcsec; ACIS 0.492"/px (ciao docs), HRC 0.13175"/px
+
+
+def image_geometry(obs: ChandraObs, kind: str) -> tuple[int, float]:
+    """``(naxis, arcsec per pixel)`` of an observation's ``cntr_img2`` or ``full_img2``."""
+    instrument = obs.detector.split("-")[0]
+    if kind == "cntr_img2":
+        return 1024, _SKY_PIXEL[instrument]
+    if instrument == "ACIS":
+        return 1024, 8 * _SKY_PIXEL["ACIS"]
+    return (2048 if obs.detector == "HRC-S" else 1024), 32 * _SKY_PIXEL["HRC"]
+
+
+def chandra_wcs(ra: float, dec: float, naxis: int, scale_arcsec: float) -> WCS:
+    """The sky WCS of a Chandra image centred on the target position."""
     wcs = WCS(naxis=2)
     wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
-    wcs.wcs.crval = [83.6332, 22.0145]
-    wcs.wcs.crpix = [512.5, 512.5]
+    wcs.wcs.crval = [ra, dec]
+    wcs.wcs.crpix = [naxis / 2 + 0.5, naxis / 2 + 0.5]
     wcs.wcs.cdelt = [-scale_arcsec / 3600, scale_arcsec / 3600]
     wcs.wcs.radesys = "ICRS"
     return wcs
 
 
-def _make_chandra(obsid: int, detector: str, exposure: float, kind: str) -> Callable[[Path], None]:
+def _crab_rate(dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
+    """Counts/s/arcsec^2 of the X-ray Crab at offsets (arcsec, +x east, +y north) from the pulsar.
+
+    The torus (~80"x36") and inner ring perpendicular to the symmetry axis, the jet to the
+    south-east along it and a weaker counter-jet, inside a ~2' diffuse nebula: the shape of
+    the Chandra image (Weisskopf et al. 2000, ApJ 536, L81).
+    """
+    pa = np.radians(124.0)  # the symmetry (jet) axis, east of north (Ng & Romani 2004, ApJ 601, 479)
+    axis = dx * np.sin(pa) + dy * np.cos(pa)  # towards the south-east jet
+    perp = dx * np.cos(pa) - dy * np.sin(pa)  # along the torus major axis
+    r_torus = np.hypot(perp / 40.0, axis / 18.0)
+    rate = 0.35 * np.exp(-((r_torus - 1.0) ** 2) / (2 * 0.18**2))
+    rate += 0.25 * np.exp(-((np.hypot(perp / 14.0, axis / 6.5) - 1.0) ** 2) / (2 * 0.12**2))
+    rate += 0.06 * np.exp(-(perp**2 / (2 * 48.0**2) + axis**2 / (2 * 36.0**2)))
+    jet = (axis > 0) & (axis < 45)
+    rate += np.where(jet, 0.3 * np.exp(-(perp**2) / (2 * 2.5**2)) * np.exp(-axis / 30.0), 0.0)
+    counter = (axis < 0) & (axis > -25)
+    rate += np.where(counter, 0.08 * np.exp(-(perp**2) / (2 * 2.5**2)), 0.0)
+    return rate.astype(np.float32)
+
+
+@lru_cache(maxsize=2)
+def _counts(obs: ChandraObs, kind: str) -> np.ndarray:
+    """The counts image of one observation (cached: the FITS file and its JPEG share it)."""
+    naxis, scale = image_geometry(obs, kind)
+    wcs = chandra_wcs(obs.ra, obs.dec, naxis, scale)
+    px, py = (float(v) for v in wcs.world_to_pixel_values(*PULSAR))
+    grid = (np.arange(naxis, dtype=np.float32) - np.float32(px)) * np.float32(scale)
+    dx = -grid[np.newaxis, :]  # RA grows to the east (left)
+    dy = ((np.arange(naxis, dtype=np.float32) - np.float32(py)) * np.float32(scale))[:, np.newaxis]
+    rate = _crab_rate(dx, dy) * np.float32(scale**2)
+    rate += np.float32(2e-7 * scale**2)  # particle background, counts/s/arcsec^2
+    pulsar = np.exp(-(dx**2 + dy**2) / (2 * 0.45**2)) * np.float32(scale**2 / (2 * np.pi * 0.45**2))
+    rate += np.float32(2.5) * pulsar
+    rng = _rng(f"chandra-{obs.obsid}-{kind}")
+    return rng.poisson(rate * np.float32(obs.exposure)).astype(np.int32)
+
+
+def _image_header(obs: ChandraObs, kind: str) -> fits.Header:
+    naxis, scale = image_geometry(obs, kind)
+    header = chandra_wcs(obs.ra, obs.dec, naxis, scale).to_header()
+    stop = Time(obs.mjd + obs.exposure / 86400, format="mjd", scale="utc").isot[:19]
+    for key, value in [
+        ("TELESCOP", "CHANDRA"), ("INSTRUME", obs.detector.split("-")[0]), ("DETNAM", obs.detector),
+        ("GRATING", obs.grating), ("OBS_ID", str(obs.obsid)), ("OBJECT", obs.name), ("OBSERVER", obs.pi),
+        ("DATE-OBS", obs.start), ("DATE-END", stop), ("EXPOSURE", obs.exposure), ("BUNIT", "counts"),
+        ("CONTENT", "HIRESIMG" if kind == "cntr_img2" else "LORESIMG"),  # CXC Data Products Guide
+        ("HDUNAME", "PRIMARY"), ("EQUINOX", 2000.0), ("ASCDSVER", "10.12.2"), ("REVISION", obs.version),
+    ]:
+        header[key] = value
+    return header
+
+
+def _make_image(obs: ChandraObs, kind: str) -> Callable[[Path], None]:
     def make(path: Path) -> None:
-        title, scale = CHANDRA_IMAGES[kind]
-        rng = _rng(f"chandra-{obsid}-{kind}")
-        model = np.full((1024, 1024), 0.05 * scale, dtype=np.float32)
-        model += _nebula(model.shape, 511.5, 511.5, scale_px=60 / scale, peak=30.0 * (0.492 / scale) ** -1.2)
-        _stamp_sources(model, np.array([511.5]), np.array([511.5]), np.array([4.0e4]), sigma=max(1.2, 1.0 / scale))
-        x, y = rng.uniform(0, 1024, 40), rng.uniform(0, 1024, 40)
-        _stamp_sources(model, x, y, rng.uniform(20, 400, 40), sigma=max(1.2, 1.0 / scale))
-        counts = rng.poisson(model * exposure / 1e4).astype(np.int32)
-        header = chandra_wcs(scale).to_header()
-        for key, value in [
-            ("TELESCOP", "CHANDRA"),
-            ("INSTRUME", detector.split("-")[0]),
-            ("DETNAM", detector),
-            ("OBS_ID", str(obsid)),
-            ("OBJECT", "Crab Nebula"),
-            ("EXPOSURE", exposure),
-            ("BUNIT", "counts"),
-            ("CONTENT", title.upper()),
-            ("EQUINOX", 2000.0),
-        ]:
-            header[key] = value
-        raw = _fits_bytes(fits.HDUList([fits.PrimaryHDU(counts, header=header)]))
-        _write_atomic(path, gzip.compress(raw, compresslevel=6, mtime=0))
+        hdu = fits.PrimaryHDU(_counts(obs, kind), header=_image_header(obs, kind))
+        _write_atomic(path, gzip.compress(_fits_bytes(fits.HDUList([hdu])), compresslevel=6, mtime=0))
 
     return make
 
 
+def _make_jpeg(obs: ChandraObs, kind: str) -> Callable[[Path], None]:
+    """The archive's quick-look JPEG of an image: log-scaled counts, 8-bit grey, north up."""
+
+    def make(path: Path) -> None:
+        from PIL import Image
+
+        counts = _counts(obs, kind).astype(np.float32)
+        scaled = np.log1p(counts) / max(float(np.log1p(counts.max())), 1.0)
+        pixels = (255 * scaled[::-1]).astype(np.uint8)  # FITS row 0 is the bottom, JPEG row 0 the top
+        buffer = io.BytesIO()
+        Image.fromarray(pixels, mode="L").save(buffer, format="JPEG", quality=80)
+        _write_atomic(path, buffer.getvalue())
+
+    return make
+
+
+# Every other file of an observation: (folder, name pattern, HDU name, columns).  Names follow the
+# CXC templates (Data Products Guide: primary evt2/bpix1/fov1/asol1/eph1(/pha2, dtf1 for HRC),
+# secondary evt1/flt1/mtl1/stat1/msk1/bias0); the ``_000N00v`` and ``pcadf<tstart>N001`` forms are
+# real names (acisf11713_000N002_bpix1.fits, hrcf14684_000N002_bpix1.fits, pcadf478913534N001_asol1.fits:
+# NIFTy-PPL/J-UBIK README, TGCat evt0.par).
+_EVENTS = (("time", "D"), ("ccd_id", "I"), ("chipx", "I"), ("chipy", "I"), ("x", "E"), ("y", "E"),
+           ("energy", "E"), ("pi", "J"))
+_SIBLINGS = {
+    "ACIS": (
+        ("primary", "{p}{o}N00{v}_evt2.fits.gz", "EVENTS", _EVENTS),
+        ("primary", "{p}{o}_000N00{v}_bpix1.fits.gz", "BADPIX", (("ccd_id", "I"), ("chipx", "2I"), ("chipy", "2I"))),
+        ("primary", "{p}{o}_000N00{v}_fov1.fits.gz", "FOV", (("ccd_id", "I"), ("shape", "16A"))),
+        ("primary", "pcadf{t}N001_asol1.fits.gz", "ASPSOL", (("time", "D"), ("ra", "D"), ("dec", "D"), ("roll", "D"))),
+        ("primary", "orbitf{t}N001_eph1.fits.gz", "EPHEM", (("time", "D"), ("x", "D"), ("y", "D"), ("z", "D"))),
+        ("secondary", "{p}{o}_000N00{v}_evt1.fits.gz", "EVENTS", _EVENTS),
+        ("secondary", "{p}{o}_000N00{v}_flt1.fits.gz", "FILTER", (("start", "D"), ("stop", "D"))),
+        ("secondary", "{p}{o}_000N00{v}_mtl1.fits.gz", "MTL", (("time", "D"), ("flag", "J"))),
+        ("secondary", "{p}{o}_000N00{v}_stat1.fits.gz", "EXPSTATS", (("time", "D"), ("ccd_id", "I"))),
+        ("secondary", "{p}{o}_000N00{v}_msk1.fits.gz", "MASK", (("ccd_id", "I"), ("chipx", "2I"), ("chipy", "2I"))),
+    ),
+    "HRC": (
+        ("primary", "{p}{o}N00{v}_evt2.fits.gz", "EVENTS", _EVENTS[:2] + _EVENTS[4:6] + (("pi", "J"),)),
+        ("primary", "{p}{o}_000N00{v}_bpix1.fits.gz", "BADPIX", (("chip_id", "I"), ("chipx", "2I"), ("chipy", "2I"))),
+        ("primary", "{p}{o}_000N00{v}_dtf1.fits.gz", "DTF", (("time", "D"), ("dtf", "E"))),
+        ("primary", "pcadf{t}N001_asol1.fits.gz", "ASPSOL", (("time", "D"), ("ra", "D"), ("dec", "D"), ("roll", "D"))),
+        ("primary", "orbitf{t}N001_eph1.fits.gz", "EPHEM", (("time", "D"), ("x", "D"), ("y", "D"), ("z", "D"))),
+        ("secondary", "{p}{o}_000N00{v}_evt1.fits.gz", "EVENTS", _EVENTS[:2] + _EVENTS[4:6] + (("pi", "J"),)),
+        ("secondary", "{p}{o}_000N00{v}_flt1.fits.gz", "FILTER", (("start", "D"), ("stop", "D"))),
+        ("secondary", "{p}{o}_000N00{v}_mtl1.fits.gz", "MTL", (("time", "D"), ("flag", "J"))),
+    ),
+}
+_PHA2 = ("primary", "{p}{o}N00{v}_pha2.fits.gz", "SPECTRUM", (("spec_num", "I"), ("tg_m", "I"), ("counts", "8192J")))
+_OIF = ("", "oif.fits", "OIF", (("member_name", "32A"), ("member_content", "16A")))
+_CHANDRA_MJDREF = 50814.0  # Chandra times are seconds since 1998-01-01 (MJDREF in the ARF header above)
+
+
+def _make_table(obs: ChandraObs, hduname: str, columns: tuple, gz: bool) -> Callable[[Path], None]:
+    def make(path: Path) -> None:
+        rng = _rng(f"chandra-{obs.obsid}-{path.name}")
+        rows = 64 if hduname in ("EVENTS", "ASPSOL", "EPHEM") else 4
+        cols = []
+        for name, form in columns:
+            if "A" in form:
+                data = np.array([f"{hduname.lower()}_{i}" for i in range(rows)])
+            elif form.endswith(("D", "E")):
+                data = rng.uniform(0, 1000, (rows,) if form in ("D", "E") else (rows, int(form[:-1])))
+            else:
+                width = form[:-1]
+                data = rng.integers(0, 1024, (rows, int(width)) if width else rows)
+            cols.append(fits.Column(name=name, format=form, array=data))
+        table = fits.BinTableHDU.from_columns(cols, name=hduname)
+        primary = fits.PrimaryHDU()
+        for hdu in (primary, table):
+            hdu.header["TELESCOP"] = "CHANDRA"
+            hdu.header["INSTRUME"] = obs.detector.split("-")[0]
+            hdu.header["OBS_ID"] = str(obs.obsid)
+            hdu.header["OBJECT"] = obs.name
+            hdu.header["MJDREF"] = _CHANDRA_MJDREF
+        raw = _fits_bytes(fits.HDUList([primary, table]))
+        _write_atomic(path, gzip.compress(raw, compresslevel=6, mtime=0) if gz else raw)
+
+    return make
+
+
+def _meta(obs: ChandraObs, **extra) -> dict:
+    return {"mission": "chandra", "obsid": obs.obsid, "observation": obs, **extra}
+
+
 def chandra_products() -> list[Product]:
+    """Every file of every held Chandra observation (images first, then the other files)."""
     products = []
-    for obsid, detector, exposure, version in CHANDRA_OBS:
-        prefix = "acisf" if detector.startswith("ACIS") else "hrcf"
-        for kind, (title, scale) in CHANDRA_IMAGES.items():
-            name = f"{prefix}{obsid:05d}N{version:03d}_{kind}.fits.gz"
-            rel = f"chandra/data/byobsid/{str(obsid)[-1]}/{obsid}/primary/{name}"
-            products.append(
-                _heasarc(
-                    rel,
-                    "application/fits",
-                    _make_chandra(obsid, detector, exposure, kind),
-                    {
-                        "obsid": obsid,
-                        "detector": detector,
-                        "exposure": exposure,
-                        "title": title,
-                        "scale_deg": scale / 3600,
-                        "name": "Crab Nebula",
-                        "filename": name,
-                    },
-                )
-            )
+    for obs in CHANDRA_OBS:
+        names = {"p": obs.prefix, "o": f"{obs.obsid:05d}", "v": obs.version,
+                 "t": int(round((obs.mjd - _CHANDRA_MJDREF) * 86400))}
+        for kind, title in IMAGE_KINDS.items():
+            stem = f"{obs.prefix}{obs.obsid:05d}N{obs.version:03d}_{kind}"
+            rel = f"{obs.directory}primary/{stem}"
+            products.append(_heasarc(f"{rel}.fits.gz", "application/fits", _make_image(obs, kind),
+                                     _meta(obs, kind=kind, title=title, format="image/fits")))
+            products.append(_heasarc(f"{rel}.jpg", "image/jpeg", _make_jpeg(obs, kind),
+                                     _meta(obs, kind=kind, title=title, format="image/jpeg")))
+        siblings = _SIBLINGS[obs.detector.split("-")[0]] + ((_PHA2,) if obs.grating != "NONE" else ()) + (_OIF,)
+        for folder, pattern, hduname, columns in siblings:
+            name = pattern.format(**names)
+            rel = f"{obs.directory}{folder + '/' if folder else ''}{name}"
+            products.append(_heasarc(rel, "application/fits", _make_table(obs, hduname, columns, name.endswith(".gz")),
+                                     _meta(obs)))
     return products
-
-

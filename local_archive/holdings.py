@@ -7,8 +7,11 @@ from pathlib import Path
 from .catalogs import allwise_catalog_products
 from .chandra import chandra_products
 from .data import Product, cache_dir
+from .hst import hst_products
 from .ps1 import ps1_products
 from .rosat import rosat_products
+from .spitzer import seip_products
+from .swift import swift_products
 from .wise import wise_products
 
 __all__ = ["build_holdings"]
@@ -21,8 +24,11 @@ def build_holdings(root: Path | None = None) -> list[Product]:
         *wise_products(),
         *allwise_catalog_products(),
         *ps1_products(),
+        *hst_products(),
         *chandra_products(),
+        *swift_products(),
         *rosat_products(),
+        *seip_products(),
     ]
     for product in products:
         product.path = root / product.bucket / product.key

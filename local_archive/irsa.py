@@ -1,4 +1,4 @@
-"""IRSA's SIA v1 service for the AllWISE Atlas, answered from the local holdings."""
+"""IRSA's SIA v1 service for the AllWISE Atlas, answered from the local holdings (one row per band of each tile)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,8 @@ class IrsaSia:
     """``https://irsa.ipac.caltech.edu/ibe/sia/wise/allwise/p3am_cdd?POS=..&SIZE=..``."""
 
     def __init__(self, products: list[Product]):
-        self.tiles = [p for p in products if p.archive == "irsa" and "band" in p.meta]
+        # SIA v1 lists each tile's intensity maps; the unc/cov maps are columns of their rows (§1.2).
+        self.tiles = [p for p in products if p.archive == "irsa" and p.meta.get("kind") == "int"]
 
     def register(self, server) -> None:
         server.route("irsa.ipac.caltech.edu", SIA_PATH, self.handle)
@@ -51,12 +52,13 @@ class IrsaSia:
             return Response(error_votable("SIZE must be at most 5 degrees"), content_type="text/xml")
         rows = []
         if params.get("FORMAT", "").upper() != "METADATA":
-            by_band = {p.meta["band"]: p for p in self.tiles}
-            for band in ROW_ORDER:
-                product = by_band.get(band)
-                half = product.meta["naxis"][0] * product.meta["cdelt"] / 2 if product else 0
-                if product and _box_overlaps(product.meta["center"], half, ra, dec, size):
-                    rows.append(self._row(product))
+            by_tile_band = {(p.meta["coadd_id"], p.meta["band"]): p for p in self.tiles}
+            for tile in dict.fromkeys(p.meta["coadd_id"] for p in self.tiles):
+                for band in ROW_ORDER:
+                    product = by_tile_band.get((tile, band))
+                    half = product.meta["naxis"][0] * product.meta["cdelt"] / 2 if product else 0
+                    if product and _box_overlaps(product.meta["center"], half, ra, dec, size):
+                        rows.append(self._row(product))
         body = to_bytes(table_votable(IRSA_SIA1_FIELDS, rows, infos={"QUERY_STATUS": "OK"}))
         return Response(body, content_type="text/xml")
 

@@ -10,11 +10,12 @@ that pyvo and the tutorials send is translated where SQLite differs:
 
 from __future__ import annotations
 
+import math
 import re
 import sqlite3
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -47,12 +48,50 @@ def _circle(frame: str, ra: float, dec: float, radius: float) -> str:
     return f"C {ra} {dec} {radius}"
 
 
-def _contains(point: str | None, circle: str | None) -> int:
-    if not point or not circle:
+def _box(frame: str, ra: float, dec: float, width: float, height: float) -> str:
+    return f"B {ra} {dec} {width} {height}"
+
+
+def _polygon(frame: str, *coords: float) -> str:
+    return "G " + " ".join(str(c) for c in coords)
+
+
+def _distance(one: str | None, two: str | None) -> float | None:
+    """ADQL DISTANCE of two POINTs, in degrees."""
+    if not one or not two:
+        return None
+    _, ra1, dec1 = one.split()
+    _, ra2, dec2 = two.split()
+    return separation_deg(float(ra1), float(dec1), float(ra2), float(dec2))
+
+
+def _in_polygon(ra: float, dec: float, vertices: list[float]) -> bool:
+    """Point in a small spherical polygon, by ray casting in a tangent plane at the point."""
+    xs, ys = [], []
+    for vra, vdec in zip(vertices[::2], vertices[1::2], strict=True):
+        xs.append(((vra - ra + 180) % 360 - 180) * math.cos(math.radians(dec)))
+        ys.append(vdec - dec)
+    inside = False
+    for i in range(len(xs)):
+        x1, y1, x2, y2 = xs[i - 1], ys[i - 1], xs[i], ys[i]
+        if (y1 > 0) != (y2 > 0) and 0 < x1 + (0 - y1) * (x2 - x1) / (y2 - y1):
+            inside = not inside
+    return inside
+
+
+def _contains(point: str | None, region: str | None) -> int:
+    """ADQL CONTAINS of a POINT in a CIRCLE, BOX or POLYGON."""
+    if not point or not region:
         return 0
     _, ra, dec = point.split()
-    _, cra, cdec, radius = circle.split()
-    return int(separation_deg(float(ra), float(dec), float(cra), float(cdec)) <= float(radius))
+    kind, *values = region.split()
+    ra, dec, numbers = float(ra), float(dec), [float(v) for v in values]
+    if kind == "C":
+        return int(separation_deg(ra, dec, numbers[0], numbers[1]) <= numbers[2])
+    if kind == "B":  # width and height are full sizes along RA and Dec (ADQL 2.0)
+        dra = ((ra - numbers[0] + 180) % 360 - 180) * math.cos(math.radians(numbers[1]))
+        return int(abs(dra) <= numbers[2] / 2 and abs(dec - numbers[1]) <= numbers[3] / 2)
+    return int(_in_polygon(ra, dec, numbers))
 
 
 def _hashlist_has(hashlist: str | None, term: str) -> int:
@@ -101,11 +140,21 @@ class TapService:
         ``(name, datatype, arraysize, unit, ucd)``.
     union : bool
         Whether the capabilities declare ADQL's UNION (pyvo's registry code asks).
+    descriptions : dict, optional
+        ``{"schema.table": "description"}`` for the VOSI tables document.  A field spec may
+        also carry a column description as a sixth element.
+    hidden : iterable of str, optional
+        Tables that answer queries but are not listed in VOSI tables.
+    bare_schemas : iterable of str, optional
+        Schemas whose tables VOSI lists by the bare table name (SQLite also finds them unqualified).
     """
 
     def __init__(self, host: str, prefix: str, tables: dict[str, tuple[Sequence[tuple], Sequence[Sequence]]],
-                 *, union: bool = True):
+                 *, union: bool = True, descriptions: dict[str, str] | None = None,
+                 hidden: Iterable[str] = (), bare_schemas: Iterable[str] = ()):
         self.host, self.prefix, self.union = host, prefix.rstrip("/"), union
+        self._descriptions = dict(descriptions or {})
+        self._hidden, self._bare_schemas = set(hidden), set(bare_schemas)
         self._fields: dict[str, tuple] = {}
         self._db = sqlite3.connect(":memory:", check_same_thread=False)
         self._lock = threading.Lock()
@@ -114,6 +163,9 @@ class TapService:
         self._db.create_function("POINT", 3, _point, deterministic=True)
         self._db.create_function("CIRCLE", 4, _circle, deterministic=True)
         self._db.create_function("CONTAINS", 2, _contains, deterministic=True)
+        self._db.create_function("BOX", 5, _box, deterministic=True)
+        self._db.create_function("POLYGON", -1, _polygon, deterministic=True)
+        self._db.create_function("DISTANCE", 2, _distance, deterministic=True)
         self._db.create_function("split_part", 3, _split_part, deterministic=True)
         self._db.create_function("ivo_hashlist_has", 2, _hashlist_has, deterministic=True)
         self._tables = {name: fields for name, (fields, _) in tables.items()}
@@ -127,7 +179,7 @@ class TapService:
             self._db.executemany(f"INSERT INTO {schema}.{table} VALUES ({', '.join('?' * len(fields))})",
                                  [tuple(_sql_value(v) for v in row) for row in rows])
             for spec in fields:
-                self._fields.setdefault(spec[0], spec)
+                self._fields.setdefault(spec[0], tuple(spec[:5]))
 
     def register(self, server: Any) -> None:
         server.route(self.host, self.prefix + "/", self.handle)
@@ -142,12 +194,16 @@ class TapService:
                 rows = cursor.fetchall()
                 names = [d[0] for d in cursor.description]
         except sqlite3.Error as exc:
-            return error_votable(f"Query failed: {exc}")
+            return error_votable(self.error_message(adql, exc))
         overflow = maxrec is not None and len(rows) > maxrec
         rows = rows[:maxrec] if maxrec is not None else rows
         fields = [self._field_for(name, [r[i] for r in rows]) for i, name in enumerate(names)]
         infos = {"QUERY_STATUS": "OVERFLOW" if overflow else "OK"}
         return to_bytes(table_votable(fields, [list(r) for r in rows], infos=infos))
+
+    def error_message(self, adql: str, exc: sqlite3.Error) -> str:
+        """The text of the DAL error for a failed query (services override it to word it their way)."""
+        return f"Query failed: {exc}"
 
     def _field_for(self, name: str, values: list) -> tuple:
         sample = next((v for v in values if v is not None), None)
@@ -236,12 +292,22 @@ class TapService:
         """VOSI tables: every table with its columns (pyvo's ``TAPService.tables``)."""
         schemas: dict[str, list[str]] = {}
         for name, fields in self._tables.items():
-            schema = name.rpartition(".")[0] or "main"
+            if name in self._hidden:
+                continue
+            schema, _, bare = name.rpartition(".")
+            schema = schema or "main"
+            shown = bare if schema in self._bare_schemas else name
+            description = self._descriptions.get(name)
             columns = "".join(
-                f"<column><name>{escape(f[0])}</name>" + (f"<unit>{escape(f[3])}</unit>" if f[3] else "")
+                f"<column><name>{escape(f[0])}</name>"
+                + (f"<description>{escape(f[5])}</description>" if len(f) > 5 and f[5] else "")
+                + (f"<unit>{escape(f[3])}</unit>" if f[3] else "")
                 + (f"<ucd>{escape(f[4])}</ucd>" if f[4] else "")
                 + f'<dataType xsi:type="vs:VOTableType">{f[1]}</dataType></column>' for f in fields)
-            schemas.setdefault(schema, []).append(f'<table type="output"><name>{escape(name)}</name>{columns}</table>')
+            schemas.setdefault(schema, []).append(
+                f'<table type="output"><name>{escape(shown)}</name>'
+                + (f"<description>{escape(description)}</description>" if description else "")
+                + f"{columns}</table>")
         body = "".join(f"<schema><name>{escape(s)}</name>{''.join(t)}</schema>" for s, t in schemas.items())
         return ('<?xml version="1.0" encoding="UTF-8"?>\n'
                 '<vosi:tableset xmlns:vosi="http://www.ivoa.net/xml/VOSITables/v1.0" '

@@ -153,7 +153,8 @@ def test_serve_from_the_installed_wheel_answers_from_its_package_data_and_cleans
         ready = time.perf_counter() - began
         base = env["LOCAL_ARCHIVE_URL"]
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback, never a proxy
-        with opener.open(f"{base}/mast.stsci.edu/portal/Mashup/Mashup.asmx/columnsconfig", timeout=30) as answer:
+        with opener.open(f"{base}/mast.stsci.edu/portal/Mashup/Mashup.asmx/columnsconfig?colConfigId=Mast.Caom.Cone",
+                         timeout=30) as answer:
             served = json.loads(answer.read())
         with opener.open(f"{base}/www.ivoa.net/rdf/messenger", timeout=30) as answer:
             vocabulary = answer.read().decode()
@@ -164,7 +165,8 @@ def test_serve_from_the_installed_wheel_answers_from_its_package_data_and_cleans
         finally:
             serve.kill()
     recorded = ROOT / "local_archive" / "resources"
-    assert served == json.loads((recorded / "columnsconfig.json").read_text())
+    config = json.loads((recorded / "columnsconfig.json").read_text())  # every recorded column, as recorded
+    assert {name: served[name] for name in config} == config
     assert vocabulary == (recorded / "messenger.desise").read_text()
     log.seek(0)
     assert status == 0, log.read()[-2000:]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import astropy.units as u
 import pytest
 import pyvo
@@ -20,7 +22,17 @@ def test_every_product_is_in_its_bucket_at_its_key(archive):
     heads = {p.uri: archive.s3.client.head_object(Bucket=p.bucket, Key=p.key)["ContentLength"]
              for p in archive.products}
     assert heads == {p.uri: p.path.stat().st_size for p in archive.products}
-    assert len(heads) == 4 + 5 + 6 + 1 + 10  # WISE, PS1, Chandra, ROSAT, the AllWISE catalog's files
+    held = Counter((p.bucket, "/".join(p.key.split("/")[:2])) for p in archive.products)
+    assert held == {
+        # 2 Atlas tiles x 4 bands x (int, unc, cov) + the catalog's 82 partitions and 2 metadata files
+        ("nasa-irsa-wise", "wise/allwise"): 2 * 4 * 3 + 82 + 2,
+        ("nasa-irsa-spitzer", "spitzer/seip"): 144,  # 4 SEIP groups: 18 channels x 8 file types
+        ("stpubdata", "panstarrs/ps1"): 5,  # one stack skycell, g r i z y
+        ("stpubdata", "hst/public"): 5,  # 2 HST observations: ASN tables and drizzled images
+        ("nasa-heasarc", "chandra/data"): 207,  # 14 Crab observations with their primary/secondary files
+        ("nasa-heasarc", "swift/data"): 4,  # one Swift observation: 3 UVOT sky images, 1 XRT events file
+        ("nasa-heasarc", "rosat/data"): 1,  # rs931315n00_bas.fits.Z
+    }
     wise = [p for p in archive.products if p.key.endswith("-int-3.fits")]
     assert {p.path.stat().st_size for p in wise} == {67_080_960}  # 4095x4095 float32 + header, 2880-padded
 
@@ -44,18 +56,6 @@ def test_irsa_sia_bad_position_is_a_dal_error(archive):
         pyvo.dal.SIAResults.from_result_url(IRSA_SIA + "POS=400,95&SIZE=0.1")
 
 
-def test_registry_finds_heasarc_chandra_sia_first(archive):
-    services = pyvo.registry.search(servicetype="sia", keywords="chandra heasarc")
-    assert services[0].ivoid == "ivo://nasa.heasarc/chanmaster"
-    assert "ivo://cxc.harvard.edu/cda.siap" not in [s.ivoid for s in services]  # 'heasarc' is not in its text
-    assert services[0].access_url == "https://heasarc.gsfc.nasa.gov/xamin/vo/sia?table=chanmaster&"
-
-
-def test_registry_tap_search_for_panstarrs(archive):
-    services = pyvo.regsearch(keywords=["panstarrs"], servicetype="tap")
-    assert [s.ivoid for s in services] == ["ivo://archive.stsci.edu/caomtap", "ivo://archive.stsci.edu/ps1dr2"]
-
-
 def test_obscore_tap_sync_and_async(archive):
     tap = pyvo.dal.TAPService("https://mast.stsci.edu/vo-tap/api/v0.1/caom")
     near = tap.search(f"SELECT obs_id FROM ivoa.obscore WHERE obs_collection = 'PS1' AND "
@@ -76,20 +76,6 @@ def test_adql_translation():
         "SELECT * from ivoa.obscore where a LIKE '%x%' LIMIT 3")
 
 
-def test_heasarc_sia_and_datalink_share_ids_per_observation(archive):
-    services = pyvo.registry.search(servicetype="sia", keywords="chandra heasarc")
-    images = services[0].search(pos=CRAB_POS, size=0.04445 * u.deg, FORMAT="image/fits")
-    table = images.to_table()
-    assert len(table) == 6
-    for obsid in set(table["obsid"]):
-        assert len(set(table[table["obsid"] == obsid]["datalink"])) == 1
-    links = images[0].getdatalink().to_table()
-    assert list(links["semantics"]) == ["#this", "#this", "#auxiliary"]
-    row = [r for r in images if r["obs_title"] == "Full Image" and r["obsid"] == 13140][0]
-    assert cloud_uri(row).uri == (
-        "s3://nasa-heasarc/chandra/data/byobsid/0/13140/primary/acisf13140N002_full_img2.fits.gz")
-
-
 def test_mast_through_astroquery(archive):
     from astroquery.mast import Observations
 
@@ -101,8 +87,11 @@ def test_mast_through_astroquery(archive):
                                             productType="SCIENCE")
     assert len(products) == 5
     assert cloud_uri(products[0]).uri.startswith("s3://stpubdata/panstarrs/ps1/public/rings.v3.skycell/1784/059/")
-    nothing = Observations.query_criteria(objectname="Crab", radius=0.004445 * u.deg, obs_collection="HST")
-    assert len(nothing) == 0
+    hst = Observations.query_criteria(objectname="Crab", radius=0.004445 * u.deg, obs_collection="HST")
+    assert sorted(hst["obs_id"]) == ["icb902010", "jc6801010"]
+    far = Observations.query_criteria(coordinates=SkyCoord(200, -40, unit="deg"), radius=0.01 * u.deg,
+                                      obs_collection="HST")
+    assert len(far) == 0
 
 
 @pytest.mark.parametrize(("use_cloud_path", "path"), [
@@ -119,12 +108,6 @@ def test_mast_path_lookup_answers_the_bucket_key_with_use_cloud_path(archive, us
                       "mast:PS1/product/nothing.fits": {"status_code": 404, "path": None}}
     if use_cloud_path:  # the key astroquery >= 0.4.12 takes is an object in the bucket
         assert archive.s3.client.head_object(Bucket="stpubdata", Key=path.lstrip("/"))["ContentLength"] > 0
-
-
-def test_sesame_and_the_datalink_vocabulary(archive):
-    assert SkyCoord.from_name("Crab").to_string() == "83.6331 22.0145"
-    vocabulary = requests.get("http://www.ivoa.net/rdf/datalink/core", timeout=10).json()
-    assert "this" in vocabulary["terms"]
 
 
 def test_https_file_tree_serves_the_same_bytes_as_s3(archive):
@@ -183,7 +166,8 @@ def test_irsa_sia2_through_pyvo_and_astroquery(archive):
     results = sia2.search(pos=(CRAB[0] * u.deg, CRAB[1] * u.deg, 0.01 * u.deg), collection="wise_allwise")
     table = results.to_table()
     assert len(table.colnames) == 51 and table.colnames[-3:] == ["cloud_access", "o_ucd", "upload_row_id"]
-    assert sorted(table["energy_bandpassname"]) == ["W1", "W2", "W3", "W4"]
+    # IRSA's 30 rows per Atlas tile (recorded in irsa-tutorials): int, unc, cov and artifact tables per band
+    assert Counter(table["energy_bandpassname"]) == {"W1": 7, "W2": 7, "W3": 8, "W4": 8}
     assert cloud_uri(results[0]).bucket == "nasa-irsa-wise"
     assert len(sia2.search(pos=(200 * u.deg, -40 * u.deg, 0.01 * u.deg))) == 0
 
@@ -194,15 +178,15 @@ def test_irsa_sia2_through_pyvo_and_astroquery(archive):
 
 
 @pytest.mark.parametrize(("constraints", "rows"), [
-    ({"facility": "Wide-field Infrared Survey Explorer"}, 4),
+    ({"facility": "Wide-field Infrared Survey Explorer"}, 30),
     ({"facility": "Spitzer Space Telescope"}, 0),
-    ({"instrument": "WISE", "data_type": "image"}, 4),
+    ({"instrument": "WISE", "data_type": "image"}, 30),
     ({"data_type": "cube"}, 0),
-    ({"calib_level": 3}, 4),
+    ({"calib_level": 3}, 30),
     ({"calib_level": [1, 2]}, 0),
     ({"res_format": "image/fits"}, 4),
     ({"res_format": "image/jpeg"}, 0),
-    ({"facility": ["Spitzer Space Telescope", "Wide-field Infrared Survey Explorer"], "calib_level": 3}, 4),
+    ({"facility": ["Spitzer Space Telescope", "Wide-field Infrared Survey Explorer"], "calib_level": 3}, 30),
 ])
 def test_irsa_sia2_honours_the_sia2_column_parameters(archive, constraints, rows):
     """FACILITY, INSTRUMENT, DPTYPE, CALIB, FORMAT as pyvo sends them: exact match, ORed within, ANDed across."""
@@ -216,18 +200,3 @@ def test_irsa_sia2_refuses_a_calib_that_is_not_an_integer(archive):
     answer = requests.get("https://irsa.ipac.caltech.edu/SIA", params={"POS": "CIRCLE 83.6 22.0 0.01",
                                                                        "CALIB": "three"}, timeout=30)
     assert b'name="QUERY_STATUS" value="ERROR"' in answer.content and b"CALIB must be an integer" in answer.content
-
-
-def test_astroquery_heasarc_locate_data_and_download_from_aws(archive, tmp_path):
-    from astroquery.heasarc import Heasarc
-
-    heasarc = type(Heasarc)()  # a fresh client: no metadata cached from elsewhere
-    observations = heasarc.query_region(CRAB_POS, catalog="chanmaster", radius=2 * u.arcmin)
-    assert sorted(observations["obsid"]) == [758, 13139, 13140]
-    links = heasarc.locate_data(observations[observations["obsid"] == 13139], catalog_name="chanmaster")
-    assert list(links["aws"]) == ["s3://nasa-heasarc/chandra/data/byobsid/9/13139/"]
-    heasarc.download_data(links, host="aws", location=str(tmp_path))
-    got = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
-    assert got == ["13139/primary/acisf13139N002_cntr_img2.fits.gz", "13139/primary/acisf13139N002_full_img2.fits.gz"]
-    product = next(p for p in archive.products if p.key.endswith("acisf13139N002_cntr_img2.fits.gz"))
-    assert (tmp_path / got[0]).read_bytes() == product.path.read_bytes()
