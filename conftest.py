@@ -91,7 +91,9 @@ def _local_archive():
     if _archive is None:
         from local_archive import LocalArchive
 
-        _archive = LocalArchive().start()
+        # The registry answers in reverse of its usual (ivoid) order: RegTAP promises no order, and a
+        # tutorial must choose a service by what it is (its ivoid), never by its place in the list.
+        _archive = LocalArchive(registry_order="reversed").start()
     return _archive
 
 

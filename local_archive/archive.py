@@ -21,6 +21,7 @@ from .mast import MastPortal
 from .names import register_names
 from .registry import obscore_service, registry_service
 from .s3server import S3Server
+from .skyview import SkyViewService
 
 __all__ = ["LocalArchive", "BUCKET_REGIONS"]
 
@@ -49,8 +50,10 @@ class LocalArchive:
     ...     env = archive.environment()           # export these for a kernel or a shell
     """
 
-    def __init__(self, cache: Path | None = None, *, latency: float = 0.0, bandwidth: float | None = None):
+    def __init__(self, cache: Path | None = None, *, latency: float = 0.0, bandwidth: float | None = None,
+                 registry_order: str = "production"):
         self._cache = cache
+        self._registry_order = registry_order  # "reversed": RegTAP promises no order (registry_service)
         self.s3 = S3Server(latency=latency, bandwidth=bandwidth)
         self.http = LoopbackHTTPServer()
         self.products: list[Product] = []
@@ -81,7 +84,8 @@ class LocalArchive:
             heasarc_tap(self.products),
             MastPortal(self.products),
             obscore_service(self.products),
-            registry_service(),
+            registry_service(self._registry_order),
+            SkyViewService(),
             FileTree(self.products),
         )
         for service in services:

@@ -28,7 +28,7 @@ import numpy as np
 
 from .data import CRAB, Product, _rng
 
-__all__ = ["allwise_catalog_products", "CATALOG_PREFIX", "COLUMNS", "FIELDS", "ORDER"]
+__all__ = ["allwise_catalog_products", "CATALOG_PREFIX", "COLUMNS", "FIELDS", "ORDER", "PINNED"]
 
 CATALOG_PREFIX = "wise/allwise/catalogs/p3as_psd/healpix_k5/wise-allwise.parquet"
 ORDER = 5
@@ -43,6 +43,16 @@ FIELDS = (
     ("Andromeda galaxy (M31)", 10.6847, 41.2690, 1.0),
     ("Orion Nebula (M42)", 83.8221, -5.3911, 1.0),
     ("Lockman Hole, a high-latitude extragalactic field", 161.25, 58.0, 1.0),
+    # irsa-tutorials SEDs_in_Firefly builds an SED of the star at 05h27m36.37s +34d49m40.6s (Auriga).
+    ("Auriga, the SEDs_in_Firefly target", 81.9015, 34.8279, 0.2),
+)
+
+# Sources IRSA's recorded answers list, pinned into their partition: (ra, dec, W1..W4 mag, W1..W4 sigma,
+# ph_qual, J, H, K, J/H/K sigma).  SEDs_in_Firefly's recorded phot_tbl (irsa-tutorials, rendered output)
+# lists this AllWISE match within 1" of its target, and the 2MASS PSC one's J/H/Ks for the 2MASS columns.
+PINNED = (
+    (81.9014998, 34.8279561, (13.374, 12.602, 9.740, 7.554), (0.027, 0.027, 0.049, 0.186), "AAAB",
+     (15.455, 14.622, 14.246), (0.060, 0.060, 0.065)),
 )
 
 # A subset of the 300 columns, in IRSA's order (schema.names recorded in irsa-tutorials'
@@ -315,10 +325,33 @@ def _sources(pixel: int, tile_counts: dict[str, int]) -> dict[str, np.ndarray]:
         columns[f"{band}_m_2mass"] = np.where(two_mass, np.round(k_2mass + offset, 3), np.nan)
         columns[f"{band}_msig_2mass"] = np.where(two_mass, np.round(0.02 + 0.01 * 10 ** (0.4 * (k_2mass - 12)), 3),
                                                  np.nan)
+    _pin(columns, pixel)
+    ra, dec = columns["ra"], columns["dec"]
     phi, theta = np.radians(ra), np.radians(dec)
     columns.update({"x": np.round(np.cos(theta) * np.cos(phi), 6), "y": np.round(np.cos(theta) * np.sin(phi), 6),
                     "z": np.round(np.sin(theta), 6)})
     return columns
+
+
+def _pin(columns: dict[str, np.ndarray], pixel: int) -> None:
+    """Overwrite the first row of ``pixel`` with each :data:`PINNED` source inside it (the recorded values)."""
+    import astropy.units as u
+    from astropy.coordinates import SkyCoord
+
+    for row, (ra, dec, mags, sigmas, qual, jhk, jhk_sig) in enumerate(
+            p for p in PINNED if int(_healpix().lonlat_to_healpix(p[0] * u.deg, p[1] * u.deg)) == pixel):
+        coord = SkyCoord(ra * u.deg, dec * u.deg, frame="icrs")
+        columns["ra"][row], columns["dec"][row] = ra, dec
+        columns["designation"][row] = _designations(np.array([ra]), np.array([dec]))[0]
+        columns["glon"][row], columns["glat"][row] = round(coord.galactic.l.deg, 7), round(coord.galactic.b.deg, 7)
+        ecl = coord.barycentrictrueecliptic
+        columns["elon"][row], columns["elat"][row] = round(ecl.lon.deg, 7), round(ecl.lat.deg, 7)
+        for b, band in enumerate("1234"):
+            columns[f"w{band}mpro"][row], columns[f"w{band}sigmpro"][row] = mags[b], sigmas[b]
+            columns[f"w{band}snr"][row] = round(1.0857 / sigmas[b], 1)
+        columns["ph_qual"][row] = qual
+        for b, band in enumerate("jhk"):
+            columns[f"{band}_m_2mass"][row], columns[f"{band}_msig_2mass"][row] = jhk[b], jhk_sig[b]
 
 
 def _schema():

@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from .chandra import CHANDRA_OBS, IMAGE_KINDS, ChandraObs, image_geometry
-from .data import Product
+from .data import Product, separation_deg
 from .httpserver import Request, Response
 from .swift import SWIFT_OBS, UVOT_FILTERS
 from .tap import TapService
@@ -110,6 +110,7 @@ def ftp_url(key: str) -> str:
     """HEASARC's own spelling of a file's URL: ``byobsid/<d>//<obsid>/`` and ``obs/<yyyy_mm>//<obsid>/`` (§3.3)."""
     key = re.sub(r"^(chandra/data/byobsid/\d)/", r"\1//", key)
     key = re.sub(r"^(swift/data/obs/\d{4}_\d{2})/", r"\1//", key)
+    key = re.sub(r"^(nustar/data/obs/\d{2}/\d)/", r"\1//", key)  # nustar/data/obs/00/6//60061044002/ (§3.3)
     return FTP + key
 
 
@@ -139,6 +140,46 @@ class HeasarcChandra:
     def register(self, server) -> None:
         server.route(HOST, "/xamin/vo/sia", self.sia)
         server.route(HOST, "/xamin/vo/datalink", self.datalink)
+        server.route(HOST, "/xamin/vo/cone", self.cone)
+
+    # --- Simple Cone Search -------------------------------------------------------------------------------
+
+    def cone(self, request: Request, path: str) -> Response:
+        """``xamin/vo/cone?showoffsets&table=<master>&RA=&DEC=&SR=`` (SCS 1.03) over a master table.
+
+        Columns as the recorded numaster answer (HEA-PYVO): the table's columns, ``__row`` as text, then
+        ``Search_Offset`` (arcmin) with ``showoffsets``; SCS 1.03 section 3 UCDs ID_MAIN, POS_EQ_RA_MAIN and
+        POS_EQ_DEC_MAIN on ``__row``, ``ra``, ``dec``.  A DataLink service descriptor keyed on ``obsid``
+        lets ``getdatalink()`` reach the observation's links (§3.3); its URL form is ours [L].
+        """
+        params = {k.upper(): v for k, v in request.values.items()}
+        table = params.get("TABLE", "").lower()
+        master = MASTERS.get(table) or _object_catalog(table)
+        if master is None:
+            return _xml(error_votable(f"No cone search for table {table!r}"))
+        try:
+            ra, dec, radius = float(params["RA"]), float(params["DEC"]), float(params.get("SR", "1"))
+            if not (-90 <= dec <= 90) or radius < 0:
+                raise ValueError(params["DEC"])
+        except (KeyError, ValueError) as exc:  # SCS 1.03 section 2: an error VOTable
+            return _xml(error_votable(f"Invalid or missing RA/DEC/SR: {exc}"))
+        ucds = {"__row": "ID_MAIN", "ra": "POS_EQ_RA_MAIN", "dec": "POS_EQ_DEC_MAIN"}
+        fields = [(f[0], "char" if f[0] == "__row" else f[1], "*" if f[0] == "__row" else f[2], f[3],
+                   ucds.get(f[0], f[4])) for f in master.fields]
+        offsets = "SHOWOFFSETS" in params
+        if offsets:
+            fields.append(("Search_Offset", "double", None, "arcmin", "pos.angDistance"))
+        rows = []
+        for values in master.rows:
+            offset = separation_deg(ra, dec, values["ra"], values["dec"])
+            if offset <= radius:
+                row = [str(values[f[0]]) if f[0] == "__row" else values.get(f[0]) for f in master.fields]
+                rows.append((offset, row + ([round(offset * 60, 4)] if offsets else [])))
+        rows.sort(key=lambda item: int(item[1][0]))
+        link = f"https://{HOST}/xamin/vo/datalink/{table}?table={table}" if table in MASTERS else None
+        votable = table_votable(fields, [r for _, r in rows], datalink_url=link, datalink_ref="obsid",
+                                infos={"QUERY_STATUS": "OK"})
+        return _xml(to_bytes(votable))
 
     # --- SIA ----------------------------------------------------------------------------
 
@@ -212,6 +253,8 @@ class HeasarcChandra:
         sizes = request.values.get("sizefiles", "true").lower() != "false"
         rows: list[dict] = []
         for link_id in dict.fromkeys(ids):
+            if table in MASTERS and request.values.get("table") and not link_id.startswith("ivo:"):
+                link_id = f"ivo://nasa.heasarc/{table}?{link_id}"  # the cone search descriptor sends the obsid
             rows.extend(self._links(link_id, table, sizes))
         return _xml(to_bytes(datalink_votable(rows)))
 
@@ -372,7 +415,8 @@ def _numaster() -> _Master:
               _col("status", "char", "Status"), _col("exposure_a", "double", "FPMA Exposure", "s"),
               _col("observation_mode", "char", "Observation Mode"), _col("obs_type", "char", "Observation Type"),
               _col("processing_date", "double", "Processing Date", "mjd"),
-              _col("public_date", "double", "Public Date", "mjd"), _col("issue_flag", "int", "Issue Flag"))
+              # int32 / int16 as the recorded cone answer types them (HEA-PYVO).
+              _col("public_date", "int", "Public Date", "mjd"), _col("issue_flag", "short", "Issue Flag"))
     rows = [{"__row": 1107 + i, "name": name, "ra": ra, "dec": dec, "time": t, "obsid": obsid, "status": "archived",
              "exposure_a": exp, "observation_mode": "SCIENCE", "obs_type": kind, "processing_date": t + 30,
              "public_date": t + 60, "issue_flag": 0}
@@ -380,6 +424,19 @@ def _numaster() -> _Master:
                 ("Crab", 83.6332, 22.0145, 56185.2, "10013022002", 2543.0, "CAL"),
                 ("Crab", 83.6287, 22.0101, 56556.4, "10002001006", 11841.0, "CAL"),
                 ("NGC_4151", 182.6358, 39.4057, 56297.6, "60001111002", 21851.0, "GO")])]
+    for row in rows:
+        row["public_date"] = int(row["public_date"])
+    # The five 3C 105 rows exactly as production's cone search answered (HEA-PYVO, service_formats.md table of
+    # sources: HEASARC/heasarc-tutorials gh-pages @ 8ac1b74a5358, pyvo-data-acquisition.ipynb).
+    for row, obsid, ra, dec, t, exp, kind, processed, public in [
+            (3578, "60061044002", 61.8022, 3.6837, 56338.0876, 4807.3775, "EGS", 59168.6, 57112),
+            (3579, "60061044006", 61.8059, 3.6858, 56339.164, 5582.6419, "EGS", 59168.5, 57112),
+            (3580, "60061044004", 61.8034, 3.6859, 56338.6258, 6208.4217, "EGS", 59168.6, 57112),
+            (3581, "60261003004", 61.8020, 3.6872, 57826.4661, 20703.0, "ELS", 59110.3, 57836),
+            (3583, "60261003002", 61.8410, 3.7349, 57621.2994, 20737.0, "ELS", 59113.7, 57625)]:
+        rows.append({"__row": row, "name": "3C105", "ra": ra, "dec": dec, "time": t, "obsid": obsid,
+                     "status": "archived", "exposure_a": exp, "observation_mode": "SCIENCE", "obs_type": kind,
+                     "processing_date": processed, "public_date": public, "issue_flag": 0})
     return _Master("NuSTAR Master Catalog", fields, rows,
                    ["name", "ra", "dec", "time", "obsid", "status", "exposure_a", "observation_mode", "obs_type",
                     "processing_date", "public_date", "issue_flag"], 8.0, "nustar",
@@ -440,7 +497,12 @@ def _rosmaster() -> _Master:
     data = [("RH701576N00", "HRI", 68154.0, "3C 273", 187.28, 2.05, 49704.3090856482, 49724.6236226852),
             ("RP600242A01", "PSPCB", 24822.0, "GIOVANELLI-HAYNES CL", 186.93, 1.60, 48980.6468865741,
              48982.9284837963),
-            ("RH700234N00", "HRI", 17230.0, "3C 273", 187.28, 2.05, 48629.2693055556, 48632.4716782407)]
+            ("RH700234N00", "HRI", 17230.0, "3C 273", 187.28, 2.05, 48629.2693055556, 48632.4716782407),
+            # The two rows production answers to its own TAP example (navo-workshop gh-pages @ c6e66534b4b4,
+            # catalog_queries.ipynb): seq_id and ra recorded, dec from the recorded __z_ra_dec (asin(z));
+            # exposure (> 10000 s by the query), name and times illustrative.
+            ("RH202299A01", "HRI", 21850.0, "SOUTH POLE FIELD", 49.32, -85.54, 49000.25, 49003.5),
+            ("RH202299N00", "HRI", 18120.0, "SOUTH POLE FIELD", 49.32, -85.54, 48700.75, 48702.5)]
     rows = [{"__row": 801 + i, "seq_id": s, "instrument": inst, "exposure": e, "name": n, "ra": ra, "dec": dec,
              "start_time": t0, "end_time": t1, "obsid": s.lower(), "kind": "hri" if inst == "HRI" else "pspc"}
             for i, (s, inst, e, n, ra, dec, t0, t1) in enumerate(data)]
@@ -467,7 +529,6 @@ _OTHER_CATALOGS = {
     "ascamaster": "ASCA Master Catalog",
     "cmbmaster": "LAMBDA Cosmic Microwave Background Experiments Master Catalog",
     "erosmaster": "eROSITA Observations Master Catalog",
-    "acceptcat": "Archive of Chandra Cluster Entropy Profile Tables (ACCEPT) Catal",
     "aegisx": "AEGIS-X Chandra Extended Groth Strip X-Ray Point Source Catalog",
     "aegisxdcxo": "AEGIS-X Deep Survey Chandra X-Ray Point Source Catalog",
     "aknepdfcxo": "Akari North Ecliptic Pole Deep Field Chandra X-Ray Point Source",
@@ -490,11 +551,15 @@ MASTERS: dict[str, _Master] = {
 
 
 def observation_for_row(table: str, row: int) -> tuple[str, str, str] | None:
-    """``(obsid, directory key, mission)`` of a master table's ``__row``, or None."""
+    """``(obsid, directory key, mission)`` of a master table's ``__row`` (else its obsid), or None.
+
+    astroquery's ``locate_data`` names rows by ``__row`` (§3.3, HEA-AQ); production's observation IDs
+    name them by obsid (``numaster?60061044002``, HEA-PYVO).
+    """
     master = MASTERS.get(table)
-    for values in master.rows if master else ():
-        if values["__row"] == row:
-            return str(values["obsid"]), master.directory(values), master.mission
+    rows = master.rows if master else ()
+    for values in [v for v in rows if v["__row"] == row] or [v for v in rows if str(v["obsid"]) == str(row)]:
+        return str(values["obsid"]), master.directory(values), master.mission
     return None
 
 
@@ -504,6 +569,191 @@ def directory_for_obsid(table: str, obsid: str) -> str | None:
         if str(values["obsid"]) == obsid:
             return master.directory(values)
     return None
+
+
+# --- object catalogues with rows ---------------------------------------------------------------------------
+
+# ACCEPT rows exactly as production returned them (heasarc-tutorials heasarc_catalog_contents.ipynb, executed
+# 2026-03-16, HEASARC/heasarc-tutorials gh-pages): every row with redshift > 0.4 (20, of which 7 have
+# bf_core_entropy_1 < 15) and the rows the full-table display showed.  (__row, name, obsid_1, ra, dec,
+# redshift, kt, num_radial_bins, bf_core_entropy_1, alpha_1, alpha_1_error, dof_1, chi_squared_1)
+_ACCEPT_RECORDED = [
+    (1, "RX J1539.5-8335", 8266, 234.885354, -83.589953, 0.0728, 4.29, 29, 21.8, 1.32, 0.11, 26, 13.29),
+    (2, "Abell S0405", 8272, 57.886729, -82.219497, 0.0613, 4.11, 34, 23.5, 0.52, 0.10, 31, 8.24),
+    (3, "Abell 3921", 4973, 342.490954, -64.428381, 0.0927, 5.69, 47, 101.2, 0.86, 0.11, 44, 7.55),
+    (4, "Abell 3266", 899, 67.805433, -61.453497, 0.0590, 9.07, 15, 63.7, 0.71, 0.27, 12, 0.79),
+    (5, "Abell 3827", 7920, 330.471667, -59.945289, 0.0984, 8.05, 67, 144.6, 1.23, 0.10, 64, 1651.91),
+    (6, "Abell 3822", 8269, 328.517513, -57.867419, 0.0759, 4.89, 42, 108.7, 0.66, 0.33, 39, 3.24),
+    (7, "Abell 3667", 5751, 303.171796, -56.843250, 0.0556, 6.51, 56, 149.3, 0.72, 0.09, 53, 21.14),
+    (8, "1E0657 56", 3184, 104.623446, -55.944386, 0.2960, 11.64, 48, 299.4, 1.84, 0.16, 45, 42.09),
+    (9, "Abell 3395", 4944, 96.701929, -54.549781, 0.0510, 5.13, 24, 213.3, 1.58, 0.79, 21, 0.00),
+    (50, "MACS J0257.1-2325", 1654, 44.288042, -23.434958, 0.5053, 10.50, 13, 234.5, 1.39, 0.57, 10, 0.24),
+    (70, "MACS J2214.9-1359", 3259, 333.739446, -14.002597, 0.5026, 8.80, 13, 238.6, 1.38, 0.66, 10, 0.08),
+    (81, "MACS J0417.5-1154", 3270, 64.394525, -11.909086, 0.4400, 11.07, 11, 9.5, 1.52, 0.22, 8, 0.88),
+    (82, "RX J1347.5-1145", 3592, 206.877471, -11.752792, 0.4510, 10.88, 8, 12.5, 1.06, 0.34, 5, 4.00),
+    (88, "MACS J0159.8-0849", 3265, 29.956054, -8.833583, 0.4050, 9.59, 15, 11.9, 1.25, 0.08, 12, 2.47),
+    (89, "MACS J1206.2-0847", 3277, 181.551150, -8.800667, 0.4400, 10.21, 30, 61.0, 1.27, 0.11, 27, 1.38),
+    (97, "MACS J1311.0-0310", 3258, 197.756937, -3.177639, 0.4940, 5.60, 14, 42.5, 1.58, 0.12, 11, 2.47),
+    (98, "MS J0451.6-0305", 902, 73.545850, -3.014497, 0.5386, 8.90, 16, 568.1, 2.81, 2.27, 13, 0.56),
+    (101, "MACS J0329.6-0211", 3257, 52.423671, -2.196575, 0.4500, 5.20, 14, 6.6, 1.21, 0.07, 11, 9.63),
+    (150, "MS J0016.9+1609", 520, 4.639596, 16.436942, 0.5410, 8.94, 16, 160.7, 1.28, 0.30, 13, 3.17),
+    (158, "MACS J2228.5+2036", 3285, 337.141133, 20.621753, 0.4120, 7.86, 22, 118.8, 1.00, 0.26, 19, 0.60),
+    (165, "MACS J1149.5+2223", 1656, 177.399400, 22.398617, 0.5440, 8.40, 32, 280.7, 1.47, 0.30, 29, 1.62),
+    (167, "RX J1423.8+2404", 1657, 215.948996, 24.077903, 0.5450, 5.92, 7, 10.2, 1.27, 0.17, 4, 1.75),
+    (185, "CL J1226.9+3332", 3180, 186.743221, 33.546489, 0.8900, 10.00, 10, 166.0, 1.41, 0.50, 7, 0.75),
+    (196, "MACS J0717.5+3745", 1655, 109.381892, 37.755144, 0.5480, 10.50, 16, 158.7, 0.69, 0.35, 13, 1.31),
+    (198, "MACS J1621.3+3810", 3254, 245.353338, 38.169069, 0.4610, 7.53, 17, 13.9, 1.16, 0.08, 14, 6.71),
+    (201, "MACS J0744.8+3927", 3197, 116.220008, 39.456781, 0.6860, 11.29, 17, 39.5, 1.10, 0.11, 14, 3.84),
+    (219, "3C 295", 2254, 212.834500, 52.202931, 0.4641, 5.16, 17, 12.6, 1.45, 0.07, 14, 7.52),
+    (220, "MACS J1115.2+5320", 3253, 168.815133, 53.334253, 0.4390, 8.03, 18, 292.3, 1.73, 1.01, 15, 3.47),
+    (232, "Abell 665", 3586, 127.746775, 65.838906, 0.1810, 7.45, 46, 134.6, 1.06, 0.13, 43, 3.79),
+    (233, "Abell 2218", 1666, 248.961796, 66.211753, 0.1713, 7.35, 42, 288.6, 2.35, 0.41, 39, 4.83),
+    (234, "Abell 2125", 2207, 235.308975, 66.265889, 0.2465, 2.88, 10, 225.2, 1.35, 1.73, 7, 0.06),
+    (235, "Abell 562", 6936, 103.339683, 69.330886, 0.1100, 3.04, 27, 202.1, 1.09, 1.19, 24, 1.66),
+    (236, "RX J0647.7+7015", 3196, 101.958454, 70.247128, 0.5840, 9.07, 24, 225.1, 1.70, 0.39, 21, 0.42),
+    (237, "MS J0735.6+7421", 4197, 115.434354, 74.243953, 0.2160, 5.55, 18, 13.8, 1.12, 0.05, 15, 22.06),
+    (238, "RBS 797", 2202, 146.802887, 76.387056, 0.3540, 7.68, 24, 20.0, 1.72, 0.14, 21, 89.64),
+    (239, "Abell 2256", 1386, 255.935696, 78.636531, 0.0579, 6.90, 63, 349.6, 2.54, 0.93, 60, 2.24),
+    (240, "Abell 2294", 3246, 261.042287, 85.886047, 0.1780, 9.98, 22, 128.5, 1.04, 0.32, 19, 0.60),
+]
+_ACCEPT_ROWS = 240  # SELECT COUNT(*) FROM acceptcat (the same recorded notebook)
+
+
+def _designation(prefix: str, ra: float, dec: float) -> str:
+    """An IAU-style ``<prefix> Jhhmm.m+ddmm`` name for a position."""
+    minutes = ra / 15 * 60
+    sign, dec_min = ("+" if dec >= 0 else "-"), abs(dec) * 60
+    return (f"{prefix} J{int(minutes // 60):02d}{minutes % 60:04.1f}"
+            f"{sign}{int(dec_min // 60):02d}{int(dec_min % 60):02d}")
+
+
+def _acceptcat() -> tuple[tuple, list[list]]:
+    """ACCEPT (Cavagnolo et al. 2009): the recorded rows, the rest filled in at z <= 0.4 (illustrative)."""
+    import numpy as np
+
+    # Names, descriptions and units of the 11 default columns as list_columns printed them (same notebook).
+    fields = (_ROW, _col("name", "char", "Cluster Designation", ucd="meta.id;src"), _col("obsid_1", "int",
+              "Chandra ObsID 1"), *_POS, _col("redshift", "double", "Redshift"),
+              _col("kt", "double", "Average Cluster Temperature", "keV"),
+              _col("fit_method_1", "char", "Method of T_X Interpolation in Inner Region: flat or extr (Linear "
+                   "Extrapolation)"),
+              _col("num_radial_bins", "short", "Number of Radial Bins in Fit"),
+              _col("bf_core_entropy_1", "double", "Best-Fit Core Entropy, K_0", "cm2 keV"),
+              _col("alpha_1", "double", "Best-Fit Power-Law Index"),
+              _col("alpha_1_error", "double", "Uncertainty in Best-Fit Power-Law Index"),
+              _col("dof_1", "short", "Degrees of Freedom in Fit"),
+              _col("chi_squared_1", "double", "Chi-Squared of Best-Fit Model"))
+    recorded = {r[0]: r for r in _ACCEPT_RECORDED}
+    rng = np.random.default_rng(240)
+    rows = []
+    for row in range(1, _ACCEPT_ROWS + 1):
+        if row in recorded:
+            r = recorded[row]
+        else:  # between its recorded neighbours in declination, as production orders the table
+            below = max(k for k in recorded if k < row)
+            above = min(k for k in recorded if k > row)
+            frac = (row - below) / (above - below)
+            dec = round(recorded[below][4] + frac * (recorded[above][4] - recorded[below][4]), 6)
+            ra = round(float(rng.uniform(0, 360)), 6)
+            bins = int(rng.integers(8, 60))
+            r = (row, _designation("ACCEPT", ra, dec), int(rng.integers(500, 9000)), ra, dec,
+                 round(float(rng.uniform(0.02, 0.4)), 4), round(float(rng.uniform(2.0, 11.0)), 2), bins,
+                 round(float(rng.lognormal(4.0, 1.0)), 1), round(float(rng.uniform(0.6, 2.0)), 2),
+                 round(float(rng.uniform(0.05, 0.5)), 2), bins - 3, round(float(rng.uniform(0.1, 20.0)), 2))
+        rows.append([r[0], r[1], r[2], r[3], r[4], r[5], r[6], "extr", *r[7:]])
+    return fields, rows
+
+
+# CfA redshift catalogue rows as production answered them (navo-workshop gh-pages @ c6e66534b4b4,
+# catalog_queries.ipynb): (name, ra, dec, radial_velocity, radial_velocity_error, bmag, morph_type).  The
+# names of the two M 51 rows are recorded (N5194, N5195); the others' names are ours.
+_ZCAT_RECORDED = [
+    ("N5194", 202.46823, 47.19815, 474, 23, 9.03, 4), ("N5195", 202.49491, 47.26792, 558, 23, 10.94, 0),
+    ("Z1329+4640", 202.54745, 46.66996, 2569, 25, 13.30, -5),
+    ("N224", 10.68474, 41.26883, -297, 1, 4.30, 3), ("N4569", 189.20757, 13.16275, -223, 18, 10.58, 2),
+    ("N4419", 186.73679, 15.04782, -182, 12, 12.23, 1), ("N598", 23.46218, 30.66019, -180, 1, 6.50, 5),
+    ("I3258", 186.49551, 15.67102, -155, 26, 13.70, 7), ("N4192", 183.45115, 14.90010, -98, 15, 11.00, 2),
+    ("N4222", 183.91296, 13.90134, -84, 27, 12.08, 4), ("N3031", 148.89929, 69.06297, -40, 5, 7.75, 2),
+    ("I0342", 68.21188, 71.88872, -28, 10, 12.10, 7),
+    ("Z1043-3621", 160.76076, -36.36216, 2965, 36, 13.80, 5), ("Z1227-0816", 186.92024, -8.27657, 2978, 20, 13.13, 2),
+    ("Z2149-6036", 327.32062, -60.60958, 2981, 2, 13.23, 5), ("Z0543-3004", 85.81306, -30.07849, 2982, 32, 13.67, 1),
+    ("Z1318-4754", 199.74246, -47.91271, 2982, 10, 13.10, 3), ("Z1755+1820", 268.99556, 18.34047, 2986, 20, 13.40, 2),
+    ("Z1539+5804", 234.99208, 58.08230, 2987, 22, 13.30, 3), ("Z1101+5740", 165.35109, 57.67702, 2994, 20, 13.70, 5),
+    ("Z0936+5918", 149.05805, 59.30739, 2996, 20, 13.30, 3),
+    # Within 0.01 deg of the positions in navo-workshop's data/my_sources.xml (the upload cross-match).
+    ("Z0904+2158", 136.00074, 21.96792, 3093, 30, 13.80, 20), ("Z0946+2201", 146.70334, 22.01827, 7446, 30, 14.60, -1),
+    ("Z0946+2201B", 146.70334, 22.01827, 7597, 30, 15.00, -2), ("Z0955+1417", 148.77806, 14.29613, 7194, 30, 15.10, 2),
+    ("Z1140+1519", 175.03940, 15.32725, 3325, 30, 14.40, 3), ("Z1246+3043", 191.54740, 30.72338, 6517, 30, 14.70, -2),
+    ("Z1246+3044", 191.54199, 30.73227, 6651, 30, 15.00, 20), ("Z1259+2853", 194.91294, 28.89537, 6093, 30, 15.00, 0),
+    ("Z1346+4350", 206.57996, 43.84386, 25864, 30, 18.50, None),
+    ("Z1346+4351", 206.57164, 43.85051, 2229, 30, 15.00, -1),
+    ("Z1359+3810", 209.96260, 38.18183, 2759, 30, 14.90, 3), ("Z1414+1537", 213.55601, 15.62222, 4644, 30, 14.00, 3),
+    ("Z1439+4244", 219.96650, 42.74234, 2517, 30, 14.70, 20), ("Z2215+3717", 333.82170, 37.29922, 5207, 30, 15.30, 1),
+]
+# SELECT ... WHERE bmag < 14 AND morph_type BETWEEN 1 AND 9 AND radial_velocity < 3000: 1120 rows (same notebook).
+_ZCAT_BRIGHT_SPIRALS = 1120
+
+
+def _zcat() -> tuple[tuple, list[list]]:
+    """The CfA redshift catalogue: the recorded rows plus deterministic filler (illustrative positions)."""
+    import numpy as np
+
+    fields = (_ROW, _col("name", "char", "Galaxy Name", ucd="meta.id;src"), *_POS,
+              _col("radial_velocity", "int", "Heliocentric Radial Velocity (c*z)", "km/s", "spect.dopplerVeloc"),
+              _col("radial_velocity_error", "short", "Error in Radial Velocity", "km/s"),
+              _col("bmag", "float", "Blue Magnitude", "mag", "phot.mag;em.opt.B"),
+              _col("morph_type", "short", "Morphological Type (RC2 T-type)"))
+    rows = [[i, *r] for i, r in enumerate(_ZCAT_RECORDED, 1)]
+
+    def bright_spiral(r: list) -> bool:
+        return r[6] < 14 and r[7] is not None and 1 <= r[7] <= 9 and r[4] < 3000
+
+    avoid = [(r[1], r[2]) for r in _ZCAT_RECORDED]
+    rng = np.random.default_rng(1995)
+    wanted = _ZCAT_BRIGHT_SPIRALS - sum(bright_spiral(r) for r in rows)
+    faint = 1500  # galaxies the bright-spiral filter excludes
+    while wanted or faint:
+        ra, dec = float(rng.uniform(0, 360)), float(np.degrees(np.arcsin(rng.uniform(-1, 1))))
+        if any(separation_deg(ra, dec, a, d) < 1.5 for a, d in avoid):
+            continue  # keep the recorded cone answers exact
+        spiral = bool(wanted)
+        velocity = int(rng.integers(-100, 3000)) if spiral else int(rng.integers(3000, 30000))
+        row = [len(rows) + 1, _designation("Z", ra, dec).replace(" J", ""), round(ra, 5), round(dec, 5),
+               velocity, int(rng.integers(5, 60)), round(float(rng.uniform(10.5, 13.9 if spiral else 16.5)), 2),
+               int(rng.integers(1, 10)) if spiral else int(rng.integers(-5, 1))]
+        rows.append(row)
+        wanted, faint = (wanted - 1, faint) if spiral else (wanted, faint - 1)
+    return fields, rows
+
+
+# Chandra Source Catalog: production counts 407806 rows (heasarc_catalog_contents.ipynb, SELECT COUNT(*) FROM
+# csc).  The rows are a view computed from the row number, so the count is right without storing them;
+# positions (a golden-angle spiral over the sky) and fluxes are illustrative.
+_CSC_ROWS = 407806
+_CSC_FIELDS = (_ROW, _col("name", "char", "Source Name", ucd="meta.id;src"), *_POS,
+               _col("significance", "double", "Highest Source Flux Significance"),
+               _col("flux_aper_b", "double", "Aperture-Corrected Broad Band Flux", "erg/s/cm^2"))
+_CSC_VIEW = (
+    f"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {_CSC_ROWS}) "
+    "SELECT i AS __row, printf('2CXO J%09.5f%+09.5f', (i * 137.50776405) % 360.0, "
+    f"90.0 - 180.0 * (i - 0.5) / {_CSC_ROWS}) AS name, (i * 137.50776405) % 360.0 AS ra, "
+    f"90.0 - 180.0 * (i - 0.5) / {_CSC_ROWS} AS dec, 3.0 + (i % 97) / 4.0 AS significance, "
+    "1e-15 * (1 + (i % 1009)) AS flux_aper_b FROM n"
+)
+
+
+_OBJECT_CATALOGS: dict[str, _Master] = {}
+
+
+def _object_catalog(table: str) -> _Master | None:
+    """An object catalogue with rows (zcat, acceptcat) in the master-table shape the cone search reads."""
+    makers = {"zcat": _zcat, "acceptcat": _acceptcat}
+    if table not in _OBJECT_CATALOGS and table in makers:
+        fields, rows = makers[table]()
+        names = [f[0] for f in fields]
+        records = [dict(zip(names, r, strict=True)) for r in rows]
+        _OBJECT_CATALOGS[table] = _Master(table, fields[1:], records, [], 1.0, "", lambda row, o: "")
+    return _OBJECT_CATALOGS.get(table)
 
 
 _METAINFO_FIELDS = (("name", "char", "*", None, None), ("type", "char", "*", None, None),
@@ -540,11 +790,25 @@ def heasarc_tap(products: Sequence[Product] = ()) -> TapService:
         descriptions[f"public.{name}"] = description
         meta += [[f"{name}.{col}", "parameter", "order", str(i)] for i, col in enumerate(("name", "ra", "dec"), 1)]
         meta.append([name, "table", "defaultSearchRadius", "1.0"])
+    catalogs = {"acceptcat": ("Archive of Chandra Cluster Entropy Profile Tables (ACCEPT) Catal", _acceptcat(),
+                              ["ra", "name", "chi_squared_1", "alpha_1", "num_radial_bins", "alpha_1_error",
+                               "fit_method_1", "redshift", "dof_1", "kt", "dec"]),
+                # Title as production's TAP table list gives it (navo-workshop catalog_queries.ipynb).
+                "zcat": ("CfA Redshift Catalog (June 1995 Version)", _zcat(),
+                         ["name", "ra", "dec", "radial_velocity", "bmag", "morph_type"])}
+    for name, (description, (fields, rows), defaults) in catalogs.items():
+        tables[f"public.{name}"] = (fields, rows)
+        descriptions[f"public.{name}"] = description
+        meta += [[f"{name}.{col}", "parameter", "order", str(i)] for i, col in enumerate(defaults, 1)]
+        meta.append([name, "table", "defaultSearchRadius", "1.0"])
+    descriptions["public.csc"] = "Chandra Source Catalog"  # [L] wording
+    meta += [[f"csc.{col}", "parameter", "order", str(i)] for i, col in enumerate(("name", "ra", "dec"), 1)]
     tables["public.metainfo"] = (_METAINFO_FIELDS, meta)
     schema_rows = [["public", "HEASARC tables"], ["TAP_SCHEMA", "TAP metadata"]]
-    table_rows = [["public", name.split(".")[1], "table", descriptions.get(name, "")] for name in tables]
+    every = {**{name: fields for name, (fields, _) in tables.items()}, "public.csc": _CSC_FIELDS}
+    table_rows = [["public", name.split(".")[1], "table", descriptions.get(name, "")] for name in every]
     column_rows = [[name.split(".")[1], f[0], f[5] if len(f) > 5 else "", f[3], f[4], f[1]]
-                   for name, (fields, _) in tables.items() for f in fields]
+                   for name, fields in every.items() for f in fields]
     char = ("char", "*", None, None)
     tables["TAP_SCHEMA.schemas"] = ((("schema_name", *char), ("description", *char)), schema_rows)
     tables["TAP_SCHEMA.tables"] = ((("schema_name", *char), ("table_name", *char), ("table_type", *char),
@@ -552,4 +816,11 @@ def heasarc_tap(products: Sequence[Product] = ()) -> TapService:
     tables["TAP_SCHEMA.columns"] = ((("table_name", *char), ("column_name", *char), ("description", *char),
                                      ("unit", *char), ("ucd", *char), ("datatype", *char)), column_rows)
     return _XaminTap(HOST, "/xamin/vo/tap", tables, descriptions=descriptions, hidden={"public.metainfo"},
-                     bare_schemas={"public"})
+                     bare_schemas={"public"}, views={"public.csc": (_CSC_FIELDS, _CSC_VIEW)}, examples=_EXAMPLES)
+
+
+# Production's first TAP example, text as pyvo read it (trailing blanks included) from xamin/vo/tap/examples
+# (navo-workshop gh-pages @ c6e66534b4b4, catalog_queries.ipynb: heasarc.service.examples[0]); its name [L].
+_EXAMPLES = [("ROSAT observations near the south celestial pole",
+              "SELECT * FROM rosmaster WHERE exposure > 10000 AND 1=CONTAINS(POINT('ICRS', ra, dec),"
+              "CIRCLE('ICRS', 50, -85, 1))          ")]

@@ -283,8 +283,11 @@ class IrsaSia2:
             # MAXREC=0 is IRSA's metadata query (service_formats.md §11): the columns, no rows.
             status = "OVERFLOW" if len(rows) > int(maxrec) > 0 else "OK"
             rows = rows[: int(maxrec)]
-        body = to_bytes(table_votable(SIA2_FIELDS, rows, infos={"QUERY_STATUS": status}))
-        return Response(body, content_type="application/x-votable+xml")
+        votable = table_votable(SIA2_FIELDS, rows, infos={"QUERY_STATUS": status})
+        # ObsCore 1.1 Table 6 gives access_url the utype obscore:Access.Reference: what pyvo's getdataurl
+        # looks for (IRSA's answer has it: siav2_seip's recorded getdataurl() prints the SEIP mosaic URL).
+        votable.get_first_table().get_field_by_id("access_url").utype = "obscore:Access.Reference"
+        return Response(to_bytes(votable), content_type="application/x-votable+xml")
 
 
 _CAPABILITIES = f"""<?xml version="1.0" encoding="UTF-8"?>

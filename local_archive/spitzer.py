@@ -43,6 +43,9 @@ SEIP_GROUPS = (
     ("40019821", "40019821-9", (210.8, 54.35),
      [("IRAC", ch, short) for short in (False, True) for ch in (1, 2, 3, 4)] + [("MIPS", 1, False)]),
     ("40019821", "40019821-19", (210.8, 54.35), [("MIPS", 1, False)]),
+    # IRSA's SIA v2 answer at RA 314.30417, Dec 77.595559 (irsa-tutorials siav2_seip, recorded output) lists
+    # .../40019821/0/40019821-10/40019821.40019821-10-short.IRAC.3.mosaic.fits; its centre is illustrative [L].
+    ("40019821", "40019821-10", (314.29, 77.60), [("IRAC", ch, True) for ch in (1, 2, 3, 4)]),
 )
 
 

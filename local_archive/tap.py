@@ -5,11 +5,14 @@ names such as ``ivoa.obscore`` and ``rr.resource`` work as written.  The ADQL
 that pyvo and the tutorials send is translated where SQLite differs:
 ``ILIKE`` (SQLite's LIKE is already case-insensitive), ``TOP n``,
 ``ivo_string_agg`` and ``ivo_hasword``, and the geometry functions ``POINT``,
-``CIRCLE`` and ``CONTAINS``.  Sync and async (UWS) queries are both served.
+``CIRCLE`` and ``CONTAINS``.  Sync and async (UWS) queries are both served, with TAP 1.0
+table uploads (``UPLOAD=name,param:x``, queried as ``TAP_UPLOAD.name``), and a DALI examples
+document where a service has examples.
 """
 
 from __future__ import annotations
 
+import io
 import math
 import re
 import sqlite3
@@ -28,6 +31,13 @@ __all__ = ["TapService", "adql_to_sqlite"]
 _SQL_TYPES = {"char": "TEXT", "unicodeChar": "TEXT", "double": "REAL", "float": "REAL", "int": "INTEGER",
               "long": "INTEGER", "short": "INTEGER", "boolean": "INTEGER"}
 _WORD_RE = re.compile(r"[a-z0-9]+")
+# An unaliased aggregate: the output column takes the function's name, as in PostgreSQL (``count``, ``min``,
+# ...), which the TAP services on it (HEASARC's Xamin, GAVO's DaCHS) pass through.  The recorded HEASARC
+# answer to ``SELECT COUNT(*) FROM acceptcat`` has a column ``count`` (heasarc-tutorials
+# heasarc_catalog_contents.ipynb, executed 2026-03-16: ``accept_nrow_res["count"][0]``).
+_AGGREGATE_RE = re.compile(r"(?i)^\s*(count|min|max|avg|sum)\s*\(.*\)\s*$", re.S)
+_VOTABLE_SQL = {"char": "TEXT", "unicodeChar": "TEXT", "double": "REAL", "float": "REAL", "int": "INTEGER",
+                "long": "INTEGER", "short": "INTEGER", "unsignedByte": "INTEGER", "boolean": "INTEGER"}
 
 
 def _words(text: Any) -> set[str]:
@@ -147,12 +157,18 @@ class TapService:
         Tables that answer queries but are not listed in VOSI tables.
     bare_schemas : iterable of str, optional
         Schemas whose tables VOSI lists by the bare table name (SQLite also finds them unqualified).
+    views : dict, optional
+        ``{"schema.table": (fields, SELECT)}``: tables whose rows SQLite computes on demand (large catalogues).
+    examples : sequence of (str, str), optional
+        ``(name, ADQL)`` pairs served at ``/examples`` as DALI 1.1 section 2.3 defines the document.
     """
 
     def __init__(self, host: str, prefix: str, tables: dict[str, tuple[Sequence[tuple], Sequence[Sequence]]],
                  *, union: bool = True, descriptions: dict[str, str] | None = None,
-                 hidden: Iterable[str] = (), bare_schemas: Iterable[str] = ()):
+                 hidden: Iterable[str] = (), bare_schemas: Iterable[str] = (),
+                 examples: Sequence[tuple[str, str]] = (), views: dict[str, tuple[Sequence[tuple], str]] | None = None):
         self.host, self.prefix, self.union = host, prefix.rstrip("/"), union
+        self._examples = list(examples)
         self._descriptions = dict(descriptions or {})
         self._hidden, self._bare_schemas = set(hidden), set(bare_schemas)
         self._fields: dict[str, tuple] = {}
@@ -180,26 +196,78 @@ class TapService:
                                  [tuple(_sql_value(v) for v in row) for row in rows])
             for spec in fields:
                 self._fields.setdefault(spec[0], tuple(spec[:5]))
+        for name, (fields, select) in (views or {}).items():
+            schema, _, table = name.rpartition(".")
+            schema = schema or "main"
+            if schema not in {r[1] for r in self._db.execute("PRAGMA database_list")}:
+                self._db.execute(f"ATTACH DATABASE ':memory:' AS {schema}")
+            self._db.execute(f"CREATE VIEW {schema}.{table} AS {select}")
+            self._tables[name] = fields
+            for spec in fields:
+                self._fields.setdefault(spec[0], tuple(spec[:5]))
+        self._db.execute("ATTACH DATABASE ':memory:' AS tap_upload")
+        # Declared names by lower case: PostgreSQL folds unquoted identifiers, so ``Radial_Velocity`` comes
+        # back as the column's own name (the recorded HEASARC answers name it ``radial_velocity``).
+        self._folded = {name.lower(): name for name in self._fields}
 
     def register(self, server: Any) -> None:
         server.route(self.host, self.prefix + "/", self.handle)
 
     # --- queries ----------------------------------------------------------------------
 
-    def run(self, adql: str, maxrec: int | None = None) -> bytes:
-        """Run one ADQL query and return the VOTable (or a DAL error document)."""
-        try:
-            with self._lock:
+    def execute(self, adql: str, uploads: dict[str, bytes] | None = None) -> tuple[list[str], list[tuple]]:
+        """Run ADQL with its uploaded tables; the output column names and rows (raises sqlite3.Error)."""
+        with self._lock:
+            made = [self._upload(name, body) for name, body in (uploads or {}).items()]
+            try:
                 cursor = self._db.execute(adql_to_sqlite(adql))
                 rows = cursor.fetchall()
-                names = [d[0] for d in cursor.description]
-        except sqlite3.Error as exc:
+                names = [self.output_name(d[0]) for d in cursor.description]
+            finally:
+                for table in made:
+                    self._db.execute(f'DROP TABLE IF EXISTS tap_upload."{table}"')
+        return names, rows
+
+    def output_name(self, name: str) -> str:
+        """The name production gives an output column (aggregates and case folding, see above)."""
+        if match := _AGGREGATE_RE.match(name):
+            return match.group(1).lower()
+        return self._folded.get(name.lower(), name)
+
+    def _upload(self, name: str, body: bytes) -> str:
+        """Load one uploaded VOTable as ``TAP_UPLOAD.<name>`` (TAP 1.0 section 2.5.8)."""
+        from astropy.io.votable import parse_single_table
+
+        table = parse_single_table(io.BytesIO(body)).to_table()
+        if not re.fullmatch(r"[A-Za-z]\w*", name):
+            raise sqlite3.OperationalError(f"invalid upload table name {name!r}")
+        columns = ", ".join(f'"{c}" {_VOTABLE_SQL.get(_kind(table[c]), "TEXT")}' for c in table.colnames)
+        self._db.execute(f'CREATE TABLE tap_upload."{name}" ({columns})')
+        rows = [tuple(None if _masked(v) else _sql_value(v) for v in row) for row in table.iterrows()]
+        self._db.executemany(f'INSERT INTO tap_upload."{name}" VALUES ({", ".join("?" * len(table.colnames))})',
+                             rows)
+        return name
+
+    def run(self, adql: str, maxrec: int | None = None, uploads: dict[str, bytes] | None = None) -> bytes:
+        """Run one ADQL query and return the VOTable (or a DAL error document)."""
+        try:
+            names, rows = self.execute(adql, uploads)
+        except (sqlite3.Error, ValueError) as exc:
             return error_votable(self.error_message(adql, exc))
+        rows = self.order(adql, names, rows)
         overflow = maxrec is not None and len(rows) > maxrec
         rows = rows[:maxrec] if maxrec is not None else rows
         fields = [self._field_for(name, [r[i] for r in rows]) for i, name in enumerate(names)]
         infos = {"QUERY_STATUS": "OVERFLOW" if overflow else "OK"}
-        return to_bytes(table_votable(fields, [list(r) for r in rows], infos=infos))
+        return self.serialize(adql, table_votable(fields, [list(r) for r in rows], infos=infos))
+
+    def order(self, adql: str, names: list[str], rows: list) -> list:
+        """The rows in the order the service answers them (the database's, unless a service says otherwise)."""
+        return rows
+
+    def serialize(self, adql: str, votable: Any) -> bytes:
+        """The answer's bytes (TABLEDATA; services that answer otherwise override it)."""
+        return to_bytes(votable)
 
     def error_message(self, adql: str, exc: sqlite3.Error) -> str:
         """The text of the DAL error for a failed query (services override it to word it their way)."""
@@ -224,23 +292,26 @@ class TapService:
             return Response(self._capabilities(), content_type="text/xml")
         if rest == "tables":
             return Response(self._tableset(), content_type="text/xml")
+        if rest == "examples" and self._examples:
+            return Response(self._examples_document(), content_type="application/xhtml+xml")
+        uploads = _uploads(request, params)
         if rest == "sync":
-            return self._query_response(params)
+            return self._query_response(params, uploads)
         if rest == "async" and request.method == "POST":
             job_id = uuid.uuid4().hex[:12]
-            self._jobs[job_id] = {"phase": "PENDING", "params": params, "result": None}
+            self._jobs[job_id] = {"phase": "PENDING", "params": params, "result": None, "uploads": uploads}
             return Response(status=303, headers={"Location": self._job_url(job_id)})
         match = re.fullmatch(r"async/([0-9a-f]+)(/phase|/results/result)?", rest)
         if match and match.group(1) in self._jobs:
             return self._job(request, match.group(1), match.group(2) or "")
         return Response(f"no such TAP resource: {path}", status=404)
 
-    def _query_response(self, params: dict[str, str]) -> Response:
+    def _query_response(self, params: dict[str, str], uploads: dict[str, bytes] | None = None) -> Response:
         if params.get("LANG", "ADQL").upper() != "ADQL" or "QUERY" not in params:
             return Response(error_votable("only LANG=ADQL with a QUERY is supported"), status=400,
                             content_type="text/xml")
         maxrec = int(params["MAXREC"]) if params.get("MAXREC", "").isdigit() else None
-        return Response(self.run(params["QUERY"], maxrec), content_type="application/x-votable+xml")
+        return Response(self.run(params["QUERY"], maxrec, uploads), content_type="application/x-votable+xml")
 
     def _job_url(self, job_id: str) -> str:
         return f"https://{self.host}{self.prefix}/async/{job_id}"
@@ -252,7 +323,7 @@ class TapService:
             return Response(status=303, headers={"Location": f"https://{self.host}{self.prefix}/async"})
         if part == "/phase" and request.method == "POST":
             if request.values.get("PHASE", "").upper() == "RUN" and job["phase"] == "PENDING":
-                job["result"] = self._query_response(job["params"]).get_data()
+                job["result"] = self._query_response(job["params"], job.get("uploads")).get_data()
                 job["phase"] = "ERROR" if b'value="ERROR"' in job["result"] else "COMPLETED"
             return Response(status=303, headers={"Location": self._job_url(job_id)})
         if part == "/phase":
@@ -314,8 +385,21 @@ class TapService:
                 'xmlns:vs="http://www.ivoa.net/xml/VODataService/v1.1" '
                 f'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">{body}</vosi:tableset>')
 
+    def _examples_document(self) -> str:
+        """DALI 1.1 section 2.3 examples: XHTML with RDFa, one ``typeof="example"`` element per query."""
+        items = "".join(
+            f'<div typeof="example" id="ex{i}" resource="#ex{i}"><h2 property="name">{escape(name)}</h2>'
+            f'<pre property="query">{escape(query)}</pre></div>' for i, (name, query) in enumerate(self._examples, 1))
+        return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+                '<html xmlns="http://www.w3.org/1999/xhtml"><head><title>TAP examples</title></head>'
+                f'<body vocab="http://www.ivoa.net/rdf/examples#"><h1>TAP examples</h1>{items}</body></html>')
+
     def _capabilities(self) -> str:
         base = f"https://{self.host}{self.prefix}"
+        # DALI 1.1 section 2.3: an examples capability with a web-browser interface.
+        examples = ('<capability standardID="ivo://ivoa.net/std/DALI#examples">'
+                    f'<interface xsi:type="vr:WebBrowser"><accessURL use="full">{base}/examples</accessURL>'
+                    "</interface></capability>") if self._examples else ""
         union = ('<languageFeatures type="ivo://ivoa.net/std/TAPRegExt#features-adql-sets">'
                  "<feature><form>UNION</form></feature></languageFeatures>") if self.union else ""
         return (
@@ -329,8 +413,30 @@ class TapService:
             '<language><name>ADQL</name><version ivo-id="ivo://ivoa.net/std/ADQL#v2.0">2.0</version>'
             f"{union}</language>"
             '<outputFormat><mime>application/x-votable+xml</mime></outputFormat>'
-            "</capability></cap:capabilities>"
+            # TAPRegExt 1.0 section 2.6: the upload methods pyvo lists (``upload_methods``).
+            '<uploadMethod ivo-id="ivo://ivoa.net/std/TAPRegExt#upload-http"/>'
+            '<uploadMethod ivo-id="ivo://ivoa.net/std/TAPRegExt#upload-inline"/>'
+            f"</capability>{examples}</cap:capabilities>"
         )
+
+
+def _uploads(request: Request, params: dict[str, str]) -> dict[str, bytes]:
+    """TAP 1.0 UPLOAD: ``name,param:part`` (an inline multipart file) or ``name,<URL>`` (not fetched here)."""
+    found: dict[str, bytes] = {}
+    for spec in filter(None, params.get("UPLOAD", "").split(";")):
+        name, _, source = spec.partition(",")
+        if source.startswith("param:") and source[6:] in request.files:
+            found[name.strip()] = request.files[source[6:]].read()
+    return found
+
+
+def _kind(column: Any) -> str:
+    kind = getattr(column.dtype, "kind", "U")
+    return {"i": "long", "u": "long", "f": "double", "b": "boolean"}.get(kind, "char")
+
+
+def _masked(value: Any) -> bool:
+    return value is None or type(value).__name__ == "MaskedConstant"
 
 
 def _sql_value(value: Any) -> Any:

@@ -206,3 +206,47 @@ def test_apache_sizes():
     from local_archive.files import apache_size
 
     assert [apache_size(n) for n in (512, 8600, 52_000, 1_150_000)] == ["512", "8.4K", "51K", "1.1M"]
+
+
+XAMIN_TAP = "https://heasarc.gsfc.nasa.gov/xamin/vo/tap"
+
+
+def test_tap_counts_acceptcat_csc_and_zcat_as_production(archive):
+    tap = pyvo.dal.TAPService(XAMIN_TAP)
+    count = tap.search("SELECT COUNT(*) FROM acceptcat").to_table()
+    assert count.colnames == ["count"] and count["count"].dtype.name == "int64" and count["count"][0] == 240
+    assert tap.search("SELECT COUNT(*) FROM csc").to_table()["count"][0] == 407806
+    assert len(tap.search("SELECT * FROM acceptcat WHERE redshift > 0.4")) == 20
+    low_k = tap.search("SELECT name FROM acceptcat WHERE redshift > 0.4 AND bf_core_entropy_1 < 15").to_table()
+    assert sorted(low_k["name"]) == ["3C 295", "MACS J0159.8-0849", "MACS J0329.6-0211", "MACS J0417.5-1154",
+                                     "MACS J1621.3+3810", "RX J1347.5-1145", "RX J1423.8+2404"]
+    m51 = tap.search("SELECT ra, dec, Radial_Velocity, bmag FROM public.zcat AS cat WHERE "
+                     "contains(point('ICRS',cat.ra,cat.dec),circle('ICRS',202.469575,47.1952583,1.0))=1 "
+                     "AND cat.bmag < 14 ORDER BY cat.radial_velocity_error").to_table()
+    assert m51.colnames == ["ra", "dec", "radial_velocity", "bmag"]
+    assert list(m51["radial_velocity"]) == [474, 558, 2569] and m51["radial_velocity"].dtype.name == "int32"
+    bright = tap.search("SELECT COUNT(*) FROM zcat WHERE bmag < 14 AND morph_type BETWEEN 1 AND 9 "
+                        "AND radial_velocity < 3000")
+    assert bright.to_table()["count"][0] == 1120
+
+
+def test_tap_examples_answer_with_the_recorded_rosmaster_rows(archive):
+    examples = pyvo.dal.TAPService(XAMIN_TAP).examples
+    assert examples[0]["QUERY"].startswith("SELECT * FROM rosmaster WHERE exposure > 10000 AND 1=CONTAINS(")
+    assert list(examples[0].execute().to_table()["seq_id"]) == ["RH202299A01", "RH202299N00"]
+
+
+def test_cone_search_on_numaster_and_its_observation_datalink(archive):
+    cone = pyvo.dal.SCSService("https://heasarc.gsfc.nasa.gov/xamin/vo/cone?showoffsets&table=numaster&")
+    result = cone.search(SkyCoord(61.81861303, 3.7071705, unit="deg"))
+    table = result.to_table()
+    assert list(table["__row"]) == ["3578", "3579", "3580", "3581", "3583"]
+    assert table.colnames[-1] == "Search_Offset" and round(float(table["Search_Offset"][0]), 4) == 1.7172
+    short = [row for row in result if row["exposure_a"] <= 10000]
+    links = short[0].getdatalink().to_table()
+    assert set(links["ID"]) == {"ivo://nasa.heasarc/numaster?60061044002"}
+    directory = links[links["content_type"] == "directory"]
+    assert list(directory["access_url"]) == ["https://heasarc.gsfc.nasa.gov/FTP/nustar/data/obs/00/6//60061044002/"]
+    zcat = pyvo.dal.SCSService("https://heasarc.gsfc.nasa.gov/xamin/vo/cone?showoffsets&table=zcat&")
+    near = zcat.search(SkyCoord(202.469575, 47.1952583, unit="deg"), radius=10 * u.arcmin).to_table()
+    assert list(near["name"]) == ["N5194", "N5195"]

@@ -144,3 +144,47 @@ def test_irsa_tap_cone_search_of_the_allwise_catalog(archive):
                          filesystem=fs, format="parquet", partitioning="hive").to_table(columns=["ra", "dec"])
     near = SkyCoord(catalog["ra"].to_numpy(), catalog["dec"].to_numpy(), unit="deg").separation(crab) <= 3 * u.arcmin
     assert len(table) == int(near.sum())
+
+
+def test_irsa_tap_point_source_catalogs_list_one_star_across_surveys(archive):
+    """SEDs_in_Firefly's recorded phot_tbl: one match within 1" of 05h27m36.37s +34d49m40.6s in each catalog."""
+    tap = pyvo.dal.TAPService("https://irsa.ipac.caltech.edu/TAP")
+    target = SkyCoord(ra="05h27m36.37s", dec="+34d49m40.6s")
+    where = (f"WHERE CONTAINS(POINT('ICRS', ra, dec), CIRCLE('ICRS', {target.ra.deg}, {target.dec.deg}, "
+             f"{1 / 3600}))=1")
+    expected = {
+        "fp_psc": ("ra,dec,j_m,j_msigcom,h_m,k_m,ph_qual", (81.901542, 34.827953), {"j_m": 15.455, "k_m": 14.246}),
+        "allwise_p3as_psd": ("ra,dec,w1mpro,w4sigmpro,ph_qual", (81.9014998, 34.8279561),
+                             {"w1mpro": 13.374, "w4sigmpro": 0.186}),
+        "gaia_dr3_source": ("designation,ra,dec,phot_g_mean_mag,phot_g_mean_flux_over_error",
+                            (81.90155029515, 34.82794419355), {"phot_g_mean_mag": 18.415817}),
+        "catwise_2020": ("ra,dec,w1mpro,w1sigmpro,w2mpro,w2sigmpro", (81.9015322, 34.8279704), {"w2mpro": 12.661}),
+        "unwise_2019": ("ra,dec,flux_1,dflux_1,flux_2,dflux_2,fluxlbs_1", (81.90154795, 34.82797708),
+                        {"flux_1": 4388.7}),
+    }
+    for table, (columns, (ra, dec), values) in expected.items():
+        result = tap.search(f"SELECT {columns} FROM {table} {where}").to_table()
+        assert len(result) == 1, table
+        assert (result["ra"][0], result["dec"][0]) == (ra, dec)
+        for name, value in values.items():
+            assert abs(result[name][0] - value) < 1e-4, (table, name)
+    # A wider cone: every 2MASS star has its AllWISE counterpart within 1".
+    cone = where.replace(f"{1 / 3600})", "0.05)")
+    psc = tap.search(f"SELECT ra,dec FROM fp_psc {cone}").to_table()
+    allwise = tap.search(f"SELECT ra,dec FROM allwise_p3as_psd {cone}").to_table()
+    assert len(psc) >= 3
+    idx, sep, _ = SkyCoord(psc["ra"], psc["dec"], unit="deg").match_to_catalog_sky(
+        SkyCoord(allwise["ra"], allwise["dec"], unit="deg"))
+    assert sep.max() < 1 * u.arcsec
+
+
+def test_sia2_seip_rows_give_pyvo_their_data_url_at_the_seip_tutorial_star(archive):
+    """Recorded (siav2_seip): the 40019821-10 short IRAC.3 mosaic covers RA 314.30417, Dec 77.595559."""
+    results = pyvo.dal.SIA2Service(SIA2).search((STAR.ra.deg, STAR.dec.deg, 10 * u.arcsec), collection="spitzer_seip")
+    urls = [record.getdataurl() for record in results]
+    wanted = ("https://irsa.ipac.caltech.edu/data/SPITZER/Enhanced/SEIP/images/4/0019/40019821/0/40019821-10/"
+              "40019821.40019821-10-short.IRAC.3.mosaic.fits")
+    assert wanted in urls
+    with fits.open(io.BytesIO(requests.get(wanted, timeout=30).content)) as hdul:
+        cutout = Cutout2D(hdul[0].data, STAR, (60, 60), wcs=WCS(hdul[0].header))
+    assert cutout.data.shape == (60, 60)

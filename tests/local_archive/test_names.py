@@ -62,3 +62,10 @@ def test_every_messier_object_and_the_brightest_stars_are_known():
 def test_the_datalink_vocabulary(archive):
     vocabulary = requests.get("http://www.ivoa.net/rdf/datalink/core", timeout=10).json()
     assert "this" in vocabulary["terms"]
+
+
+def test_recorded_sesame_positions_of_3c105_and_m51():
+    from local_archive.names import resolve
+
+    assert resolve("3C 105")[2:] == (61.81861303, 3.7071705)
+    assert resolve("m51")[2:] == (202.469575, 47.1952583)

@@ -60,3 +60,39 @@ def test_answers_are_binary_votables_with_regtap_utypes(archive):
     assert (fields["res_title"].datatype, fields["res_title"].utype) == ("unicodeChar", "xpath:title")
     assert (fields["created"].xtype, fields["region_of_regard"].datatype) == ("timestamp", "float")
     assert list(table.to_table()["res_title"]) == ["Chandra Observations"]
+
+
+def test_zcat_cone_services_and_the_cosmos_image_service(archive):
+    import pyvo
+
+    zcat = pyvo.regsearch(servicetype="scs", keywords=["zcat"])
+    assert [r.ivoid for r in zcat] == ["ivo://cds.vizier/j/mnras/339/652", "ivo://cds.vizier/vii/259",
+                                       "ivo://nasa.heasarc/sixdfgs", "ivo://nasa.heasarc/uzc",
+                                       "ivo://nasa.heasarc/zcat", "ivo://wfau.roe.ac.uk/twompz-dsa"]
+    cfaz = [r for r in zcat if "CFAZ" in r.short_name][0]
+    assert cfaz.access_url == "https://heasarc.gsfc.nasa.gov/xamin/vo/cone?showoffsets&table=zcat&"
+    cosmos = pyvo.regsearch(servicetype="sia", keywords=["cosmos", "irsa"])
+    assert [(r.short_name, r.res_title) for r in cosmos] == [("COSMOS", "Cosmic Evolution Survey with HST")]
+
+
+def test_the_reversed_registry_answers_the_same_records_the_other_way_round():
+    """What the notebook harness runs our tutorials against (conftest.py): no order may be relied on."""
+    import io
+
+    import pytest
+
+    from local_archive.registry import registry_service
+
+    query = "SELECT ivoid FROM rr.resource WHERE ivoid LIKE 'ivo://cxc.harvard.edu/%'"
+    usual, reversed_ = (parse_single_table(io.BytesIO(registry_service(order).run(query))).to_table()
+                        for order in ("production", "reversed"))
+    assert list(usual["ivoid"]) == ["ivo://cxc.harvard.edu/cda.siap", "ivo://cxc.harvard.edu/cscr1.siap",
+                                    "ivo://cxc.harvard.edu/cscr2.1.siap", "ivo://cxc.harvard.edu/cscr2.siap",
+                                    "ivo://cxc.harvard.edu/csc.siap"]
+    assert list(reversed_["ivoid"]) == list(usual["ivoid"])[::-1]
+    # an explicit ORDER BY is honoured either way
+    ordered = "SELECT ivoid FROM rr.resource WHERE ivoid LIKE 'ivo://cxc.harvard.edu/%' ORDER BY ivoid"
+    assert list(parse_single_table(io.BytesIO(registry_service("reversed").run(ordered))).to_table()["ivoid"]) \
+        == sorted(usual["ivoid"])
+    with pytest.raises(ValueError, match="registry order must be 'production' or 'reversed', got 'random'"):
+        registry_service("random")

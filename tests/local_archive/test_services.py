@@ -24,9 +24,9 @@ def test_every_product_is_in_its_bucket_at_its_key(archive):
     assert heads == {p.uri: p.path.stat().st_size for p in archive.products}
     held = Counter((p.bucket, "/".join(p.key.split("/")[:2])) for p in archive.products)
     assert held == {
-        # 2 Atlas tiles x 4 bands x (int, unc, cov) + the catalog's 82 partitions and 2 metadata files
-        ("nasa-irsa-wise", "wise/allwise"): 2 * 4 * 3 + 82 + 2,
-        ("nasa-irsa-spitzer", "spitzer/seip"): 144,  # 4 SEIP groups: 18 channels x 8 file types
+        # 2 Atlas tiles x 4 bands x (int, unc, cov) + the catalog's 83 partitions and 2 metadata files
+        ("nasa-irsa-wise", "wise/allwise"): 2 * 4 * 3 + 83 + 2,
+        ("nasa-irsa-spitzer", "spitzer/seip"): 176,  # 5 SEIP groups: 22 channels x 8 file types
         ("stpubdata", "panstarrs/ps1"): 5,  # one stack skycell, g r i z y
         ("stpubdata", "hst/public"): 5,  # 2 HST observations: ASN tables and drizzled images
         ("nasa-heasarc", "chandra/data"): 207,  # 14 Crab observations with their primary/secondary files
