@@ -8,6 +8,7 @@ from .catalogs import allwise_catalog_products
 from .chandra import chandra_products
 from .data import Product, cache_dir
 from .hst import hst_products
+from .neowise import neowise_products
 from .ps1 import ps1_products
 from .rosat import rosat_products
 from .spitzer import seip_products
@@ -23,6 +24,7 @@ def build_holdings(root: Path | None = None) -> list[Product]:
     products = [
         *wise_products(),
         *allwise_catalog_products(),
+        *neowise_products(),
         *ps1_products(),
         *hst_products(),
         *chandra_products(),

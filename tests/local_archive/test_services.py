@@ -26,6 +26,8 @@ def test_every_product_is_in_its_bucket_at_its_key(archive):
     assert held == {
         # 2 Atlas tiles x 4 bands x (int, unc, cov) + the catalog's 83 partitions and 2 metadata files
         ("nasa-irsa-wise", "wise/allwise"): 2 * 4 * 3 + 83 + 2,
+        # NEOWISE-R source table: 12 yearly datasets x 2 metadata files + 213 partition files
+        ("nasa-irsa-wise", "wise/neowiser"): 12 * 2 + 213,
         ("nasa-irsa-spitzer", "spitzer/seip"): 176,  # 5 SEIP groups: 22 channels x 8 file types
         ("stpubdata", "panstarrs/ps1"): 5,  # one stack skycell, g r i z y
         ("stpubdata", "hst/public"): 5,  # 2 HST observations: ASN tables and drizzled images
