@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from . import redirect, startup
+from .cosmos import CosmosAtlas
 from .data import Product
 from .files import FileTree
 from .heasarc import HeasarcChandra, heasarc_tap
@@ -22,6 +23,7 @@ from .names import register_names
 from .registry import obscore_service, registry_service
 from .s3server import S3Server
 from .skyview import SkyViewService
+from .twomass import TwoMassAtlas
 
 __all__ = ["LocalArchive", "BUCKET_REGIONS"]
 
@@ -86,6 +88,8 @@ class LocalArchive:
             obscore_service(self.products),
             registry_service(self._registry_order),
             SkyViewService(),
+            TwoMassAtlas(),
+            CosmosAtlas(),
             FileTree(self.products),
         )
         for service in services:
