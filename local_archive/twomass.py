@@ -25,7 +25,7 @@ import numpy as np
 from astropy.io import fits
 from werkzeug.wrappers import Request, Response
 
-from .votables import error_votable, table_votable, to_bytes
+from .votables import IRSA_SIA1_FIELDS, error_votable, table_votable, to_bytes
 
 __all__ = ["TwoMassAtlas", "star_field"]
 
@@ -184,23 +184,7 @@ def _parse(params: dict[str, str]) -> tuple[float, float, tuple[float, float]]:
 # [https://irsa.ipac.caltech.edu/ibe/sia_v1.html; IBE layout ibe/data/twomass/allsky/allsky/<ordate><hem>/s<scan>/
 #  image/<fname>; the exact column list is not recorded: M].
 IBE_FIELDS = (
-    ("sia_title", "char", "*", None, "VOX:Image_Title"),
-    ("sia_url", "char", "*", None, "VOX:Image_AccessReference"),
-    ("sia_naxes", "int", None, None, "VOX:Image_Naxes"),
-    ("sia_fmt", "char", "*", None, "VOX:Image_Format"),
-    ("sia_ra", "double", None, "deg", "POS_EQ_RA_MAIN"),
-    ("sia_dec", "double", None, "deg", "POS_EQ_DEC_MAIN"),
-    ("sia_naxis", "int", "2", None, "VOX:Image_Naxis"),
-    ("sia_crpix", "double", "2", "pix", "VOX:WCS_CoordRefPixel"),
-    ("sia_crval", "double", "2", "deg", "VOX:WCS_CoordRefValue"),
-    ("sia_proj", "char", "3", None, "VOX:WCS_CoordProjection"),
-    ("sia_scale", "double", "2", "deg/pix", "VOX:Image_Scale"),
-    ("sia_cd", "double", "4", "deg/pix", "VOX:WCS_CDMatrix"),
-    ("sia_bp_id", "char", "*", None, "VOX:BandPass_ID"),
-    ("sia_bp_ref", "double", None, None, "VOX:BandPass_RefValue"),
-    ("sia_bp_hi", "double", None, None, "VOX:BandPass_HiLimit"),
-    ("sia_bp_lo", "double", None, None, "VOX:BandPass_LoLimit"),
-    ("sia_bp_unit", "char", "*", None, "VOX:BandPass_Unit"),
+    *(field for field in IRSA_SIA1_FIELDS if field[0].startswith("sia_")),  # IBE's sia_* columns, same order
     ("ordate", "char", "*", None, None),
     ("hemisphere", "char", "*", None, None),
     ("scanno", "int", None, None, None),
