@@ -9,21 +9,21 @@ import time
 from pathlib import Path
 
 from . import redirect, startup
-from .cosmos import CosmosAtlas
-from .data import Product
-from .files import FileTree
-from .heasarc import HeasarcChandra, heasarc_tap
 from .holdings import build_holdings
+from .holdings.common import Product
 from .httpserver import LoopbackHTTPServer
-from .irsa import IrsaSia
-from .irsa_sia2 import IrsaSia2
-from .irsa_tap import IrsaTap
-from .mast import MastPortal
-from .names import register_names
-from .registry import obscore_service, registry_service
 from .s3server import S3Server
-from .skyview import SkyViewService
-from .twomass import TwoMassAtlas
+from .services.cosmos import CosmosAtlas
+from .services.files import FileTree
+from .services.heasarc import HeasarcChandra, heasarc_tap
+from .services.irsa_sia import IrsaSia
+from .services.irsa_sia2 import IrsaSia2
+from .services.irsa_tap import IrsaTap
+from .services.mast import MastPortal
+from .services.names import register_names
+from .services.registry import obscore_service, registry_service
+from .services.skyview import SkyViewService
+from .services.twomass import TwoMassAtlas
 
 __all__ = ["LocalArchive", "BUCKET_REGIONS"]
 

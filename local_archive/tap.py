@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 from xml.sax.saxutils import escape
 
-from .data import separation_deg
+from .holdings.common import separation_deg
 from .httpserver import Request, Response
 from .votables import error_votable, table_votable, to_bytes
 

@@ -300,18 +300,18 @@ def test_any_cap_near_the_end_is_an_error_not_a_crash(events_fits):
 
 
 def test_a_bomb_stops_at_the_cap_without_expanding_whole():
-    """33 KB of .Z that expand to 200 MB: with a 1 MB cap, refused in milliseconds and about 1 MB of memory."""
+    """33 KB of .Z that expand to 200 MB: with a 1 MB cap, refused with about 1 MB of memory.
+
+    (No wall-clock assertion: a loaded CI machine makes those flaky; the benchmark measures speed.)
+    """
     packed = ncompress_packed_zeros(200_000_000)
     assert len(packed) < 40_000
     tracemalloc.start()
-    began = time.perf_counter()
     with pytest.raises(LZWError, match=r"more than max_output=1,000,000 bytes"):
         decompress_lzw(packed, max_output=1_000_000)
-    seconds = time.perf_counter() - began
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < 4_000_000, f"peak {peak:,} bytes"
-    assert seconds < 1.0, f"{seconds:.2f} s"
 
 
 @pytest.mark.parametrize("value", [-1, 1.5, "1 GB", True])
@@ -336,7 +336,7 @@ def test_non_bytes_input_is_refused_at_once(value, fragment):
     began = time.perf_counter()
     with pytest.raises(LZWError, match=fragment):
         decompress_lzw(value)
-    assert time.perf_counter() - began < 0.1
+    assert time.perf_counter() - began < 1.0  # a terabyte allocation would take far longer, or fail
 
 
 def test_accepts_a_uint8_array(events_fits):

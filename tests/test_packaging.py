@@ -135,7 +135,7 @@ def _wait_for_environment(lines: queue.Queue, process: subprocess.Popen, timeout
 @pytest.mark.slow
 def test_serve_from_the_installed_wheel_answers_from_its_package_data_and_cleans_up(venv, outside):
     python = str(venv / "bin" / "python")
-    where = subprocess.run([python, "-c", "import json, local_archive.names as n, importlib.resources as r; "
+    where = subprocess.run([python, "-c", "import json, local_archive.services.names as n, importlib.resources as r; "
                             "print(json.dumps([n.__file__, str(r.files('local_archive') / 'resources')]))"],
                            capture_output=True, text=True, cwd=outside, env=_clean_env(), timeout=120)
     assert where.returncode == 0, where.stderr

@@ -13,8 +13,8 @@ import s3fs
 from astropy.coordinates import SkyCoord
 from astropy_healpix import HEALPix
 
-from local_archive.catalogs import CATALOG_PREFIX, COLUMNS, FIELDS
-from local_archive.data import CRAB
+from local_archive.holdings.catalogs import CATALOG_PREFIX, COLUMNS, FIELDS
+from local_archive.holdings.common import CRAB
 
 ROOT = f"nasa-irsa-wise/{CATALOG_PREFIX}"
 HEALPIX = HEALPix(nside=32, order="nested")

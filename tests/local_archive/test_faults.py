@@ -28,7 +28,7 @@ import helpers.s3
 from helpers import CloudAccessError, cloud_uri, cutout, fetch_bytes, open_fits
 from helpers.cloud import CloudLocation
 from helpers.errors import ArchiveError, CloudFallbackWarning, CloudInputError, DeadlineError
-from local_archive.data import CRAB
+from local_archive.holdings.common import CRAB
 
 TIMEOUT = 1.5  # seconds, for this module
 GIVE_UP = 10.0  # the longest any S3 case may take to fail: 8 throttled tries, 5.75 s of back-off, the requests

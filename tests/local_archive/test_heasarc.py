@@ -13,7 +13,7 @@ import requests
 from astropy.coordinates import SkyCoord
 from astropy.io import fits
 
-from local_archive.data import CRAB
+from local_archive.holdings.common import CRAB
 
 CRAB_POS = SkyCoord(*CRAB, unit="deg")
 SIA = "https://heasarc.gsfc.nasa.gov/xamin/vo/sia?table=chanmaster&"
@@ -203,7 +203,7 @@ def test_ftp_directory_listing_is_apache_style(archive):
 
 
 def test_apache_sizes():
-    from local_archive.files import apache_size
+    from local_archive.services.files import apache_size
 
     assert [apache_size(n) for n in (512, 8600, 52_000, 1_150_000)] == ["512", "8.4K", "51K", "1.1M"]
 

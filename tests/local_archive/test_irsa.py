@@ -18,7 +18,7 @@ from astropy.io import fits
 from astropy.nddata import Cutout2D
 from astropy.wcs import WCS
 
-from local_archive.data import CRAB
+from local_archive.holdings.common import CRAB
 
 IBE = "https://irsa.ipac.caltech.edu/ibe/data/wise/allwise/p3am_cdd/"
 SIA2 = "https://irsa.ipac.caltech.edu/SIA"

@@ -8,7 +8,7 @@ from astropy import units as u
 from astropy.coordinates import SkyCoord
 from astropy.coordinates.name_resolve import NameResolveError
 
-from local_archive.names import resolve
+from local_archive.services.names import resolve
 
 SESAME = "https://cds.unistra.fr/cgi-bin/nph-sesame/SNV"
 
@@ -65,7 +65,7 @@ def test_the_datalink_vocabulary(archive):
 
 
 def test_recorded_sesame_positions_of_3c105_and_m51():
-    from local_archive.names import resolve
+    from local_archive.services.names import resolve
 
     assert resolve("3C 105")[2:] == (61.81861303, 3.7071705)
     assert resolve("m51")[2:] == (202.469575, 47.1952583)

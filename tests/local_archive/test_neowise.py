@@ -13,7 +13,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import s3fs
 
-from local_archive.neowise import COLUMNS, NEOWISE_PREFIX, PIXELS, YEARS
+from local_archive.holdings.neowise import COLUMNS, NEOWISE_PREFIX, PIXELS, YEARS
 
 BUCKET = "nasa-irsa-wise"
 

@@ -15,7 +15,7 @@ import textwrap
 
 import pyarrow.parquet as pq
 
-from local_archive.catalogs import CATALOG_PREFIX, COLUMNS
+from local_archive.holdings.catalogs import CATALOG_PREFIX, COLUMNS
 
 BUCKET = "nasa-irsa-wise"
 PARTITION = "healpix_k0=5/healpix_k5=6046/part0.snappy.parquet"  # the Crab's order-5 pixel

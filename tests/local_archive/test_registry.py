@@ -81,7 +81,7 @@ def test_the_reversed_registry_answers_the_same_records_the_other_way_round():
 
     import pytest
 
-    from local_archive.registry import registry_service
+    from local_archive.services.registry import registry_service
 
     query = "SELECT ivoid FROM rr.resource WHERE ivoid LIKE 'ivo://cxc.harvard.edu/%'"
     usual, reversed_ = (parse_single_table(io.BytesIO(registry_service(order).run(query))).to_table()

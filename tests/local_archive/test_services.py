@@ -11,7 +11,7 @@ import requests
 from astropy.coordinates import SkyCoord
 
 from helpers import cloud_uri
-from local_archive.data import CRAB
+from local_archive.holdings.common import CRAB
 from local_archive.tap import adql_to_sqlite
 
 CRAB_POS = SkyCoord(*CRAB, unit="deg")

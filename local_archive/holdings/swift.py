@@ -20,7 +20,7 @@ from astropy.io import fits
 from astropy.time import Time
 from astropy.wcs import WCS
 
-from .data import CRAB, Product, _fits_bytes, _heasarc, _rng, _stamp_sources, _write_atomic
+from .common import CRAB, Product, _fits_bytes, _heasarc, _rng, _stamp_sources, _write_atomic
 
 __all__ = ["SWIFT_OBS", "SwiftObs", "UVOT_FILTERS", "swift_products"]
 

@@ -8,7 +8,7 @@ import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
 
-from .data import CRAB, Product, _fits_bytes, _heasarc, _rng, _write_atomic
+from .common import CRAB, Product, _fits_bytes, _heasarc, _rng, _write_atomic
 
 ROSAT_SEQ = "rs931315n00"
 ROSAT_CENTER = (83.8, 22.2)

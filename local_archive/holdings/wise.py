@@ -21,7 +21,7 @@ from astropy.coordinates import SkyCoord
 from astropy.io import fits
 from astropy.wcs import WCS
 
-from .data import CRAB, IRSA_IBE, Product, _fits_bytes, _nebula, _rng, _write_atomic
+from .common import CRAB, IRSA_IBE, Product, _fits_bytes, _nebula, _rng, _write_atomic
 
 __all__ = ["WISE_BANDS", "WISE_TILES", "WISE_TILE", "WISE_CENTER", "wise_products", "wise_wcs", "tile_relpath"]
 

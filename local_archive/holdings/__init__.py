@@ -6,7 +6,7 @@ from pathlib import Path
 
 from .catalogs import allwise_catalog_products
 from .chandra import chandra_products
-from .data import Product, cache_dir
+from .common import Product, cache_dir
 from .hst import hst_products
 from .neowise import neowise_products
 from .ps1 import ps1_products

@@ -23,7 +23,7 @@ from astropy.io import fits
 from astropy.time import Time
 from astropy.wcs import WCS
 
-from .data import Product, _fits_bytes, _heasarc, _rng, _write_atomic
+from .common import Product, _fits_bytes, _heasarc, _rng, _write_atomic
 
 __all__ = ["CHANDRA_OBS", "ChandraObs", "IMAGE_KINDS", "chandra_products", "chandra_wcs", "image_geometry"]
 

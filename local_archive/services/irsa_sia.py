@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 
-from .data import Product
-from .httpserver import Request, Response
-from .votables import IRSA_SIA1_FIELDS, cloud_access_json, error_votable, table_votable, to_bytes
-from .wise import WISE_BANDS
+from ..holdings.common import Product
+from ..holdings.wise import WISE_BANDS
+from ..httpserver import Request, Response
+from ..votables import IRSA_SIA1_FIELDS, cloud_access_json, error_votable, table_votable, to_bytes
 
 __all__ = ["IrsaSia"]
 

@@ -15,7 +15,7 @@ from functools import lru_cache
 from importlib import resources
 from urllib.parse import unquote
 
-from .httpserver import Request, Response
+from ..httpserver import Request, Response
 
 __all__ = ["register_names", "resolve"]
 
@@ -33,7 +33,7 @@ def _normalise(name: str) -> str:
 
 @lru_cache(maxsize=1)
 def _table() -> dict[str, tuple[str, str, float, float]]:
-    text = resources.files(__package__).joinpath("resources/sesame_names.json").read_text(encoding="utf-8")
+    text = resources.files("local_archive").joinpath("resources/sesame_names.json").read_text(encoding="utf-8")
     document = json.loads(text)
     table: dict[str, tuple[str, str, float, float]] = {}
     for canonical, kind, ra, dec, _source, names in document["rows"]:
@@ -98,7 +98,7 @@ def _vocabulary(request: Request, path: str) -> Response:
     name = {"/rdf/datalink/core": "datalink-core", "/rdf/messenger": "messenger"}.get(path.rstrip("/"))
     if name is None:
         return Response(f"no such vocabulary: {path}", status=404)
-    text = resources.files(__package__).joinpath(f"resources/{name}.desise").read_text()
+    text = resources.files("local_archive").joinpath(f"resources/{name}.desise").read_text()
     return Response(text, content_type="application/x-desise+json")
 
 

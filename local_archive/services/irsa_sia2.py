@@ -13,11 +13,11 @@ import math
 
 from astropy.wcs import WCS
 
-from .data import IRSA_IBE, Product, separation_deg
-from .httpserver import Request, Response
-from .spitzer import seip_wcs
-from .votables import cloud_access_json, error_votable, table_votable, to_bytes
-from .wise import tile_relpath, wise_wcs
+from ..holdings.common import IRSA_IBE, Product, separation_deg
+from ..holdings.spitzer import seip_wcs
+from ..holdings.wise import tile_relpath, wise_wcs
+from ..httpserver import Request, Response
+from ..votables import cloud_access_json, error_votable, table_votable, to_bytes
 
 __all__ = ["IrsaSia2", "SIA2_URL", "SIA2_FIELDS", "sia2_records"]
 

@@ -1,7 +1,7 @@
 """COSMOS images at IRSA: the Atlas SIA v1 service and the Subimage cutout service its links point to.
 
 * ``https://irsa.ipac.caltech.edu/cgi-bin/Atlas/nph-atlas?mission=COSMOS&...&SIAP_ACTIVE=1&POS=..&SIZE=..``
-  (the access URL of the registry record ``ivo://irsa.ipac/cosmos/images``, local_archive/registry.py).
+  (the access URL of the registry record ``ivo://irsa.ipac/cosmos/images``, local_archive/services/registry.py).
 * ``https://irsa.ipac.caltech.edu/cgi-bin/Subimage/nph-subimage?origfile=/irsadata/COSMOS//<fname>&ra=..&dec=..
   &xsize=<deg>``: a cutout, generated on request from the band and position (seeded).
 """
@@ -17,8 +17,8 @@ import numpy as np
 from astropy.io import fits
 from werkzeug.wrappers import Request, Response
 
+from ..votables import error_votable, table_votable, to_bytes
 from .twomass import star_field
-from .votables import error_votable, table_votable, to_bytes
 
 __all__ = ["CosmosAtlas"]
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .catalogs import FIELDS, ORDER, _healpix
-from .data import Product, _rng
+from .common import Product, _rng
 
 __all__ = ["neowise_products", "COLUMNS", "NEOWISE_PREFIX", "PIXELS", "YEARS"]
 
@@ -34,7 +34,7 @@ NEOWISE_PREFIX = "wise/neowiser/catalogs/p1bs_psd/healpix_k5"
 # The per-year datasets, as IRSA's notebook lists them ([f"year{yr}" for yr in range(1, 12)] + ["addendum"]).
 YEARS = tuple(f"year{n}" for n in range(1, 12)) + ("addendum",)
 
-# Order-5 pixels held.  The fields the AllWISE catalog holds (local_archive.catalogs.FIELDS: common
+# Order-5 pixels held.  The fields the AllWISE catalog holds (local_archive.holdings.catalogs.FIELDS: common
 # targets and the regions IRSA's tutorials query), the pixels within 0.3 deg of each centre; and the
 # partitions IRSA's notebook names as representative of the production dataset (its Appendix stats):
 # the median partition 11831 and biggest 8277 (at the South Ecliptic Pole), and the partitions of the
@@ -373,7 +373,7 @@ def _write_year(root: Path, year: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(table, path, compression="snappy", metadata_collector=collected)
         collected[-1].set_file_path(rel)
-    # As for AllWISE (local_archive.catalogs): partition columns in _common_metadata, not in _metadata.
+    # As for AllWISE (local_archive.holdings.catalogs): partition columns in _common_metadata, not in _metadata.
     pq.write_metadata(schema, root / "_common_metadata")
     tmp = root / f"._metadata.{os.getpid()}"
     pq.write_metadata(file_schema, tmp, metadata_collector=collected)

@@ -25,7 +25,7 @@ import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
 
-from .data import CRAB, Product, _fits_bytes, _nebula, _rng, _stamp_sources, _write_atomic
+from .common import CRAB, Product, _fits_bytes, _nebula, _rng, _stamp_sources, _write_atomic
 
 __all__ = ["SEIP_GROUPS", "SEIP_TYPES", "seip_products", "seip_wcs"]
 

@@ -20,8 +20,8 @@ import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
 
-from .httpserver import Request, Response
-from .votables import error_votable, table_votable, to_bytes
+from ..httpserver import Request, Response
+from ..votables import error_votable, table_votable, to_bytes
 
 __all__ = ["SkyViewService", "SURVEY_GROUPS"]
 
@@ -31,7 +31,7 @@ IMAGES_PATH = "/cgi-bin/images"
 
 # The ``survey=`` of each SIA record -> the SkyView surveys it lists, in SkyView's row order.
 # swiftuvot: recorded (6 rows, NAVO image_access cell 9).  The other groups are the SkyView surveys of
-# the registry records the local registry advertises (local_archive/registry.py) plus DSS and 2MASS,
+# the registry records the local registry advertises (local_archive/services/registry.py) plus DSS and 2MASS,
 # named as SkyView's survey list names them (astroquery.skyview ``list_surveys``,
 # https://astroquery.readthedocs.io/en/latest/skyview/skyview.html); their expansion is [M].
 SURVEY_GROUPS: dict[str, tuple[str, ...]] = {

@@ -9,7 +9,7 @@ import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
 
-from .data import CRAB, Product, _fits_bytes, _nebula, _rng, _stamp_sources, _write_atomic
+from .common import CRAB, Product, _fits_bytes, _nebula, _rng, _stamp_sources, _write_atomic
 
 PS1_SKYCELL = "1784.059"
 PS1_SHAPE = (6261, 6279)  # (ny, nx)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import CRAB, Product, _rng
+from .common import CRAB, Product, _rng
 
 __all__ = ["allwise_catalog_products", "CATALOG_PREFIX", "COLUMNS", "FIELDS", "ORDER", "PINNED"]
 
@@ -128,7 +128,7 @@ _PARTITIONS = ("healpix_k0", "healpix_k5")
 # 0904m213, 0046m107), ids truncating RA and Dec*10 towards -infinity.
 _TILE_ROW = 1.514444
 _TILE_RA = 1.516
-_ATLAS_PIXEL_DEG = 0.0003819444391411  # 1.375 arcsec (local_archive.wise, the Atlas image WCS)
+_ATLAS_PIXEL_DEG = 0.0003819444391411  # 1.375 arcsec (local_archive.holdings.wise, the Atlas image WCS)
 
 # 5-sigma point-source depth (mag) and 95% upper-limit level in each band, typical for AllWISE
 # (Explanatory Supplement §II.2 sensitivity: W1 ~17, W2 ~15.7, W3 ~11.5, W4 ~8).

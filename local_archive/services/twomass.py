@@ -25,7 +25,7 @@ import numpy as np
 from astropy.io import fits
 from werkzeug.wrappers import Request, Response
 
-from .votables import IRSA_SIA1_FIELDS, error_votable, table_votable, to_bytes
+from ..votables import IRSA_SIA1_FIELDS, error_votable, table_votable, to_bytes
 
 __all__ = ["TwoMassAtlas", "star_field"]
 

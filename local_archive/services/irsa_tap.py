@@ -6,7 +6,7 @@
   ``ipac/irsa/core.py``.  The collections are the ones IRSA documents (see ``_SIA_COLLECTIONS``); one
   observation with one plane stands for each.
 * ``allwise_p3as_psd``: the AllWISE Source Catalog, from the local AllWISE Parquet partitions (the
-  columns local_archive.catalogs holds), for ``Irsa.query_region(..., catalog="allwise_p3as_psd")``.
+  columns local_archive.holdings.catalogs holds), for ``Irsa.query_region(..., catalog="allwise_p3as_psd")``.
 * ``TAP_SCHEMA.tables`` / ``TAP_SCHEMA.columns``: for ``Irsa.list_catalogs`` (which filters on IRSA's own
   ``irsa_dbms=21 AND irsa_pos='y'``) and ``Irsa.list_columns``.
 
@@ -20,10 +20,10 @@ import threading
 
 import numpy as np
 
-from .catalogs import COLUMNS
-from .data import Product, _rng
-from .httpserver import Request, Response
-from .tap import TapService
+from ..holdings.catalogs import COLUMNS
+from ..holdings.common import Product, _rng
+from ..httpserver import Request, Response
+from ..tap import TapService
 
 __all__ = ["IrsaTap", "SIA_COLLECTIONS", "SSA_COLLECTIONS"]
 

@@ -19,7 +19,7 @@ import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
 
-from .data import CRAB, Product, _fits_bytes, _nebula, _rng, _stamp_sources, _write_atomic
+from .common import CRAB, Product, _fits_bytes, _nebula, _rng, _stamp_sources, _write_atomic
 
 __all__ = ["HST_OBSERVATIONS", "hst_key", "hst_product_rows", "hst_products"]
 

@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 
 from werkzeug.utils import send_file
 
-from .data import Product
-from .httpserver import Request, Response
+from ..holdings.common import Product
+from ..httpserver import Request, Response
 
 __all__ = ["FileTree", "apache_size"]
 

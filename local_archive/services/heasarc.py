@@ -16,12 +16,12 @@ import math
 import re
 from collections.abc import Callable, Sequence
 
-from .chandra import CHANDRA_OBS, IMAGE_KINDS, ChandraObs, image_geometry
-from .data import Product, separation_deg
-from .httpserver import Request, Response
-from .swift import SWIFT_OBS, UVOT_FILTERS
-from .tap import TapService
-from .votables import DATALINK_MIME, cloud_access_json, datalink_votable, error_votable, table_votable, to_bytes
+from ..holdings.chandra import CHANDRA_OBS, IMAGE_KINDS, ChandraObs, image_geometry
+from ..holdings.common import Product, separation_deg
+from ..holdings.swift import SWIFT_OBS, UVOT_FILTERS
+from ..httpserver import Request, Response
+from ..tap import TapService
+from ..votables import DATALINK_MIME, cloud_access_json, datalink_votable, error_votable, table_votable, to_bytes
 
 __all__ = ["HeasarcChandra", "SIA_URL", "DATALINK_URL", "datalink_url", "heasarc_tap", "product_id"]
 
@@ -513,7 +513,7 @@ def _rosmaster() -> _Master:
 
 
 def _rassmaster() -> _Master:
-    from .rosat import ROSAT_CENTER, ROSAT_SEQ
+    from ..holdings.rosat import ROSAT_CENTER, ROSAT_SEQ
 
     fields = (_col("seq_id", "char", "Sequence ID"), _col("name", "char", "Field Name", ucd="meta.id;src"), *_POS,
               _col("exposure", "double", "Exposure", "s"), _col("obsid", "char", "Sequence ID (lower case)"))

@@ -16,10 +16,10 @@ import math
 from importlib import resources
 from typing import Any
 
-from .data import Product
-from .hst import HST_OBSERVATIONS, footprint, hst_key, hst_product_rows
-from .httpserver import Request, Response
-from .ps1 import PS1_SKYCELL
+from ..holdings.common import Product
+from ..holdings.hst import HST_OBSERVATIONS, footprint, hst_key, hst_product_rows
+from ..holdings.ps1 import PS1_SKYCELL
+from ..httpserver import Request, Response
 
 __all__ = ["MastPortal", "NAMES"]
 
@@ -338,7 +338,7 @@ def caom_columns_config() -> dict[str, Any]:
     Name", "E.g. TASOC, CALSTIS, PS1"), instrument_name, project first; proposal_type and sequence_number
     are result columns (service_formats.md §4.2).  Plus the filter-only names of FILTER_ONLY.
     """
-    recorded = json.loads(resources.files(__package__).joinpath("resources/columnsconfig.json").read_text())
+    recorded = json.loads(resources.files("local_archive").joinpath("resources/columnsconfig.json").read_text())
     added = {
         "obs_collection": ("provenance_name", {
             "text": "Provenance Name", "vot.datatype": "char", "vot.arraysize": "*",

@@ -21,8 +21,8 @@ from typing import Any
 
 from astropy.io.votable.tree import Info
 
-from .data import Product
-from .tap import TapService
+from ..holdings.common import Product
+from ..tap import TapService
 
 __all__ = ["registry_service", "obscore_service", "RESOURCES", "MAST_CAOM_TAP"]
 
