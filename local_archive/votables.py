@@ -151,7 +151,18 @@ def error_votable(message: str) -> bytes:
 
 
 def to_bytes(votable: VOTableFile) -> bytes:
-    """Serialise a VOTable to XML bytes (TABLEDATA, readable in a browser)."""
+    """Serialise a VOTable to XML bytes (TABLEDATA, readable in a browser).
+
+    astropy's pure-Python TABLEDATA writer is used, not its C one: the C ``write_tabledata``
+    (astropy 8.0.x, ``io/votable/src/tablewriter.c``) NUL-terminates each row one byte past its
+    buffer whenever a serialised row is exactly 256, 512, 1024... bytes long, corrupting the heap of
+    the whole server (https://github.com/astropy/astropy/issues/20419, fix proposed in
+    https://github.com/astropy/astropy/pull/20428).  That corruption crashed the archive later in
+    unrelated code (a segfault while garbage-collecting in another request).  Both writers give the
+    same bytes (every VOTable of tests/local_archive compared equal).
+    """
     buffer = io.BytesIO()
-    votable.to_xml(buffer)
+    # ``_debug_python_based_parser`` is to_xml's (private) switch to the Python writer, the workaround the
+    # astropy issue above names; drop it once the C writer is fixed.
+    votable.to_xml(buffer, _debug_python_based_parser=True)
     return buffer.getvalue()

@@ -55,3 +55,34 @@ def test_examples_document_and_views() -> None:
     assert 'typeof="example"' in document and '<pre property="query">SELECT * FROM t</pre>' in document
     assert "ivo://ivoa.net/std/DALI#examples" in service._capabilities()
     assert list(_table(service.run("SELECT COUNT(*) FROM v"))["count"]) == [1000]
+
+
+# Rows whose TABLEDATA serialisation is exactly 256, 512, 1024 or 2048 bytes long made astropy's C writer
+# write one byte past its buffer (astropy issue #20419); in the archive this corrupted the heap and later
+# segfaulted the server.  Python's debug allocator checks the guard bytes of every block when it is freed,
+# so the overflow aborts a child process at once instead of crashing something unrelated minutes later.
+_SERIALISE_ROWS = """
+import io, sys
+from astropy.io.votable import parse_single_table
+from local_archive.tap import TapService
+names = ["x" * n for n in range(150, 2100)]
+service = TapService("example.org", "/tap", {"public.s": ((("name", "char", "*", None, None),), [[n] for n in names])})
+body = service.run("SELECT name FROM s ORDER BY length(name)")
+served = list(parse_single_table(io.BytesIO(body)).to_table()["name"])
+sys.stdout.write("exact" if served == names else "wrong")
+"""
+
+
+def test_rows_of_buffer_sized_length_do_not_overflow_the_writer() -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONMALLOC": "debug", "PYTHONPATH": str(root)}
+    done = subprocess.run([sys.executable, "-X", "faulthandler", "-c", _SERIALISE_ROWS], env=env, cwd=root,
+                          capture_output=True, text=True, timeout=300)
+    assert "bad trailing pad byte" not in done.stderr
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout == "exact"
