@@ -7,7 +7,7 @@ the outputs of ``tools/execute_notebooks.py``.
 """
 
 project = "NASA archive data in the cloud"
-author = "The NASA cloud tutorials team"
+author = "Jordan Eagle (HEASARC) and this project's contributors"
 copyright = "2026, " + author
 
 extensions = [
