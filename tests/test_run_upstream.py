@@ -109,3 +109,17 @@ def test_every_listed_upstream_bug_names_one_real_cell():
         notebook = jupytext.read(UPSTREAM / bug.notebook)
         matching = [c for c in notebook.cells if c.cell_type == "code" and c.source.strip().startswith(bug.cell_starts)]
         assert len(matching) == 1, (bug.notebook, bug.cell_starts)
+
+
+def test_a_stuck_cell_is_interrupted_and_the_notebook_goes_on(tmp_path, monkeypatch):
+    folder = tmp_path / "upstream"
+    folder.mkdir()
+    (folder / "stuck.md").write_text(_cells("import time\ntime.sleep(120)", "print('after')"))
+    monkeypatch.setattr(runner, "CELL_TIMEOUT", 3)
+    monkeypatch.setattr(runner, "KNOWN_BUGS", tmp_path / "none.toml")
+    (tmp_path / "none.toml").write_text("")
+    status = runner.main([str(folder), "--out", str(tmp_path / "out"), "--floor", "0.5"])
+    (result,) = json.loads((tmp_path / "out" / "summary.json").read_text())["notebooks"]
+    assert [c["ok"] for c in result["cells"]] == [False, True]
+    assert result["cells"][0]["error"]["ename"] == "KeyboardInterrupt"
+    assert result["seconds"] < 60 and status == 0
