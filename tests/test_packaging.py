@@ -122,10 +122,13 @@ def _wait_for_environment(lines: queue.Queue, process: subprocess.Popen, timeout
     deadline = time.monotonic() + timeout
     while "LOCAL_ARCHIVE_URL" not in env:
         try:
-            line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            # Short waits, so that a serve that died (a full disk, a crash) fails the test at once.
+            line = lines.get(timeout=1.0)
         except queue.Empty:
-            raise AssertionError(f"serve printed no LOCAL_ARCHIVE_URL in {timeout:.0f} s "
-                                 f"(exit status {process.poll()})") from None
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"serve printed no LOCAL_ARCHIVE_URL "
+                                     f"(exit status {process.poll()}; see its log)") from None
+            continue
         if line.startswith("export "):
             key, _, value = shlex.split(line)[1].partition("=")
             env[key] = value
