@@ -3,7 +3,8 @@
 Notebooks are MyST markdown files in a folder named ``notebooks`` (``notebooks/``
 and ``tests/notebooks/``).  Each is converted with jupytext and run cell by cell
 by nbval (lax mode: cells must run without error; outputs are not compared) in a
-kernel pointed at the local archive, and is followed by one timing test that
+kernel pointed at the local archive; a cell whose output shows a warning on stderr
+fails too (a reader should not see one).  Each notebook is followed by one timing test that
 fails when the notebook took longer than the budget in its front matter::
 
     tutorial:
@@ -17,6 +18,7 @@ marked ``remote_data``, so they also need ``--remote-data=any``).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -24,7 +26,7 @@ from pathlib import Path
 
 import pytest
 from nbval.kernel import CURRENT_ENV_KERNEL_NAME, RunningKernel
-from nbval.plugin import IPyNbFile
+from nbval.plugin import IPyNbCell, IPyNbFile
 
 ROOT = Path(__file__).parent
 _archive = None
@@ -151,10 +153,33 @@ class _NotebookCells(IPyNbFile):
 
     workdir: Path
 
+    def collect(self):
+        for cell in super().collect():
+            # nbval builds its own item class; hooks in this conftest do not reach items whose path is
+            # under _build/, so the stderr check lives in a subclass.
+            cell.__class__ = _CheckedCell
+            yield cell
+
     def setup(self):
         self.kernel = RunningKernel(CURRENT_ENV_KERNEL_NAME, cwd=str(self.workdir),
                                     startup_timeout=self.config.option.nbval_kernel_startup_timeout)
         self.setup_sanitize_files()
+
+
+# Python's and astropy's warning formats; a progress bar (tqdm also writes to stderr) is not a warning.
+_WARNING = re.compile(r"\b\w*Warning\b|^WARNING\b", re.MULTILINE)
+
+
+class _CheckedCell(IPyNbCell):
+    """An nbval cell that also fails when its output shows a warning on stderr."""
+
+    def runtest(self):
+        super().runtest()
+        stderr = "".join(out.get("text", "") for out in self.test_outputs or ()
+                         if out.get("output_type") == "stream" and out.get("name") == "stderr")
+        if _WARNING.search(stderr):
+            raise AssertionError("the cell printed a warning on stderr (fix its cause, or filter that one warning "
+                                 f"where it arises, with a comment):\n{stderr.strip()}")
 
 
 class NotebookBudget(pytest.Item):

@@ -69,3 +69,16 @@ def test_over_budget_fails(harness):
     result = _run(harness, "slow.md", text)
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*slow.md took * s, over its budget of 0 s*"])
+
+
+def test_a_warning_on_stderr_fails_the_cell_and_a_progress_bar_does_not(harness):
+    cells = [
+        "import sys, warnings\nfrom tqdm import tqdm\nfor _ in tqdm(range(3), file=sys.stderr):\n    pass",
+        "warnings.warn('the cause should be fixed', DeprecationWarning, stacklevel=1)",
+        "print('WARNING: astropy-style message', file=sys.stderr)",
+    ]
+    body = "".join(f"\n```{{code-cell}} ipython3\n{cell}\n```\n" for cell in cells)
+    result = _run(harness, "warns.md", FRONT.format(kernel=KERNEL, budget=120) + body)
+    result.assert_outcomes(passed=2, failed=2)  # the progress bar's cell and the budget pass
+    result.stdout.fnmatch_lines(["*printed a warning on stderr*", "*DeprecationWarning: the cause should be fixed*"])
+    result.stdout.fnmatch_lines(["*printed a warning on stderr*", "*WARNING: astropy-style message*"])
