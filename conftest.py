@@ -66,11 +66,12 @@ def pytest_collect_file(parent, file_path):
 
 
 def pytest_collection_modifyitems(config, items):
-    # The browser tests check a built site; without --site they are deselected, not failed.
+    # The browser tests check a built site, and run the tutorials in JupyterLab (tox -e browser);
+    # without --site they are deselected, not failed.
     if config.getoption("site") is None:
         kept, browser = [], []
         for item in items:
-            (browser if item.path.name == "test_browser.py" else kept).append(item)
+            (browser if item.path.name in ("test_browser.py", "test_jupyterlab.py") else kept).append(item)
         if browser:
             config.hook.pytest_deselected(items=browser)
             items[:] = kept

@@ -16,12 +16,14 @@ from .s3server import S3Server
 from .services.cosmos import CosmosAtlas
 from .services.files import FileTree
 from .services.heasarc import HeasarcChandra, heasarc_tap
+from .services.heasarc_ssa import HeasarcSsa
 from .services.irsa_sia import IrsaSia
 from .services.irsa_sia2 import IrsaSia2
 from .services.irsa_tap import IrsaTap
 from .services.mast import MastPortal
 from .services.names import register_names
 from .services.registry import obscore_service, registry_service
+from .services.s3_https import S3Https
 from .services.skyview import SkyViewService
 from .services.twomass import TwoMassAtlas
 
@@ -83,6 +85,7 @@ class LocalArchive:
             IrsaSia2(self.products),
             IrsaTap(self.products),
             HeasarcChandra(self.products),
+            HeasarcSsa(self.products),
             heasarc_tap(self.products),
             MastPortal(self.products),
             obscore_service(self.products),
@@ -91,6 +94,7 @@ class LocalArchive:
             TwoMassAtlas(),
             CosmosAtlas(),
             FileTree(self.products),
+            S3Https(self.s3.endpoint, BUCKET_REGIONS),
         )
         for service in services:
             service.register(self.http)

@@ -133,6 +133,9 @@ class HeasarcChandra:
         heasarc = [p for p in products if p.archive == "heasarc" and "observation" in p.meta]
         self.images = [p for p in heasarc if p.meta.get("kind") in IMAGE_KINDS]
         self.by_id = {product_id(p): p for p in self.images}
+        # Grating spectra, the SSA's products (heasarc_ssa): ``chanmaster?<obsid>/chandra.obs.pha`` (§3.2(c)).
+        self.by_id.update({f"ivo://nasa.heasarc/chanmaster?{p.meta['obsid']}/chandra.obs.pha": p
+                           for p in heasarc if p.meta.get("kind") == "pha2"})
         self.by_directory: dict[str, list[Product]] = {}
         for product in heasarc:
             self.by_directory.setdefault(product.meta["observation"].directory, []).append(product)
@@ -226,7 +229,7 @@ class HeasarcChandra:
         values = {
             "obsid": obs.obsid, "status": "archived", "name": obs.name, "ra": obs.ra, "dec": obs.dec,
             "time": round(obs.mjd, 6), "detector": obs.detector, "grating": obs.grating, "exposure": obs.exposure,
-            "type": obs.obs_type, "pi": obs.pi, "public_date": int(obs.mjd) + 365,
+            "type": obs.obs_type, "pi": obs.pi, "public_date": obs.public or int(obs.mjd) + 365,
             "t_min": round(obs.mjd, 6), "t_resolution": None, "t_max": round(obs.mjd + obs.exposure / 86400, 6),
             "t_exptime": obs.exposure, "em_res_power": None, "s_region": _region(obs.ra, obs.dec, half),
             "s_ra": obs.ra, "s_dec": obs.dec, "s_resolution": 0.5 if instrument == "ACIS" else 0.4,
@@ -273,7 +276,7 @@ class HeasarcChandra:
     @staticmethod
     def _product_links(link_id: str, product: Product) -> list[dict]:
         """``#this``: the file over HTTPS (HEASARC's ``//`` spelling) with its place in the bucket."""
-        content_type = "application/fits" if product.meta["format"] == "image/fits" else "image/jpeg"
+        content_type = "image/jpeg" if product.meta["format"] == "image/jpeg" else "application/fits"
         return [{"ID": link_id, "access_url": ftp_url(product.key), "description": product.meta["title"],
                  "semantics": "#this", "content_type": content_type,
                  "content_length": product.path.stat().st_size,
@@ -358,7 +361,7 @@ def _chanmaster() -> _Master:
               _col("public_date", "int", "Public Date", "mjd"))
     rows = [{"__row": o.row, "name": o.name, "obsid": o.obsid, "status": "archived", "ra": o.ra, "dec": o.dec,
              "time": round(o.mjd, 6), "detector": o.detector, "grating": o.grating, "exposure": o.exposure,
-             "type": o.obs_type, "pi_lname": o.pi, "public_date": int(o.mjd) + 365} for o in CHANDRA_OBS]
+             "type": o.obs_type, "pi_lname": o.pi, "public_date": o.public or int(o.mjd) + 365} for o in CHANDRA_OBS]
     # Real rows near (120, 38) as astroquery's HEASARC documentation prints them (name, obsid, ra, dec);
     # their other columns are illustrative.  (docs/heasarc/heasarc.rst, astropy/astroquery)
     for row, (name, obsid, ra, dec) in enumerate([

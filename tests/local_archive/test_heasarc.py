@@ -34,7 +34,7 @@ def _crab_images(format_="image/fits"):
 
 def test_chandra_and_swift_files_are_in_the_bucket(archive):
     keys = [p.key for p in archive.products if p.bucket == "nasa-heasarc" and p.key.startswith(("chandra/", "swift/"))]
-    assert len(keys) == 14 * 4 + 12 * 10 + 2 * 8 + 1 + 14 + 4  # images, ACIS/HRC siblings, one pha2, oif, Swift
+    assert len(keys) == 20 * 4 + 17 * 10 + 3 * 8 + 7 + 20 + 4  # images, ACIS/HRC siblings, 7 pha2, oif, Swift
     assert "chandra/data/byobsid/4/1994/primary/acisf01994N004_cntr_img2.fits.gz" in keys
     assert "chandra/data/byobsid/4/1994/secondary/acisf01994_000N004_evt1.fits.gz" in keys
     assert "chandra/data/byobsid/4/14684/primary/hrcf14684N002_pha2.fits.gz" in keys

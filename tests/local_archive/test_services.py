@@ -31,7 +31,7 @@ def test_every_product_is_in_its_bucket_at_its_key(archive):
         ("nasa-irsa-spitzer", "spitzer/seip"): 176,  # 5 SEIP groups: 22 channels x 8 file types
         ("stpubdata", "panstarrs/ps1"): 5,  # one stack skycell, g r i z y
         ("stpubdata", "hst/public"): 5,  # 2 HST observations: ASN tables and drizzled images
-        ("nasa-heasarc", "chandra/data"): 207,  # 14 Crab observations with their primary/secondary files
+        ("nasa-heasarc", "chandra/data"): 301,  # 14 Crab + 6 delta Ori observations with their files
         ("nasa-heasarc", "swift/data"): 4,  # one Swift observation: 3 UVOT sky images, 1 XRT events file
         ("nasa-heasarc", "rosat/data"): 1,  # rs931315n00_bas.fits.Z
     }

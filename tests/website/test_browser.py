@@ -7,6 +7,7 @@ Screenshots of every page go to ``--site``'s parent folder, ``screenshots/``.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import os
@@ -70,13 +71,22 @@ def base_url(site: Path):
     server.server_close()
 
 
-@pytest.fixture(scope="module")
-def browser(site: Path):
+@contextlib.contextmanager
+def headless_chromium():
+    """Chromium driven by playwright (skips when playwright is not installed); test_jupyterlab uses it too."""
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=_chromium(), args=_CHROMIUM_ARGS, timeout=60_000)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture(scope="module")
+def browser(site: Path):
+    with headless_chromium() as browser:
         yield browser
-        browser.close()
 
 
 class Reader:
@@ -195,7 +205,9 @@ def test_copy_button_copies_the_code(reader, site):
 
 
 def _title(notebook) -> str:
-    first = next(cell.source for cell in notebook.cells if cell.cell_type == "markdown")
+    # The first markdown cell after the local archive's notice (tools/marks.py), which has no title.
+    first = next(cell.source for cell in notebook.cells
+                 if cell.cell_type == "markdown" and "archive-notice" not in cell.metadata.get("tags", []))
     return re.search(r"^# (.+)$", first, flags=re.MULTILINE).group(1).strip()
 
 
