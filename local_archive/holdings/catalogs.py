@@ -20,13 +20,12 @@ al. 2012 wedge), more stars and fewer galaxies towards the Galactic plane.
 from __future__ import annotations
 
 import math
-import os
-import shutil
 from pathlib import Path
 
 import numpy as np
 
 from .common import CRAB, Product, _rng
+from .parquet import write_hive_dataset
 
 __all__ = ["allwise_catalog_products", "CATALOG_PREFIX", "COLUMNS", "FIELDS", "ORDER", "PINNED"]
 
@@ -373,31 +372,10 @@ def _schema():
 
 def _write_catalog(root: Path) -> None:
     """Write every partition, then ``_common_metadata`` and ``_metadata`` (written last: the marker)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    # An older cache's partitions (other pixels, other bytes) must not stay listed beside these.
-    shutil.rmtree(root, ignore_errors=True)
-    schema = _schema()
-    file_schema = pa.schema([schema.field(name) for name in COLUMNS])
-    collected = []
     tile_counts: dict[str, int] = {}
-    for pixel in _pixels():
-        # The partition values live in the path only, as Hive partitioning does; _metadata must match
-        # the files' row groups, which hold no partition columns.
-        table = pa.table(_sources(pixel, tile_counts), schema=file_schema)
-        rel = f"healpix_k0={pixel >> (2 * ORDER)}/healpix_k5={pixel}/part0.snappy.parquet"
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, path, compression="snappy", row_group_size=5000, metadata_collector=collected)
-        collected[-1].set_file_path(rel)
-    # IRSA's _common_metadata carries the partition columns too (service_formats.md §11, and the
-    # schema.names recorded in cloud-access-intro §6.1), so that
-    # ds.dataset(..., schema=pq.read_schema(_common_metadata), partitioning="hive") types them.
-    pq.write_metadata(schema, root / "_common_metadata")
-    tmp = root / f"._metadata.{os.getpid()}"
-    pq.write_metadata(file_schema, tmp, metadata_collector=collected)
-    os.replace(tmp, root / "_metadata")
+    partitions = ((f"healpix_k0={pixel >> (2 * ORDER)}/healpix_k5={pixel}/part0.snappy.parquet",
+                   _sources(pixel, tile_counts)) for pixel in _pixels())
+    write_hive_dataset(root, _schema(), COLUMNS, partitions, row_group_size=5000)
 
 
 def allwise_catalog_products() -> list[Product]:

@@ -19,14 +19,13 @@ converge.  Most sources are constant; about one in eight varies, so light curves
 from __future__ import annotations
 
 import functools
-import os
-import shutil
 from pathlib import Path
 
 import numpy as np
 
 from .catalogs import FIELDS, ORDER, _healpix
 from .common import Product, _rng
+from .parquet import write_hive_dataset
 
 __all__ = ["neowise_products", "COLUMNS", "NEOWISE_PREFIX", "PIXELS", "YEARS"]
 
@@ -359,25 +358,9 @@ def _schema():
 
 def _write_year(root: Path, year: str) -> None:
     """Write one year's partitions, then its ``_common_metadata`` and ``_metadata`` (last: the marker)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    shutil.rmtree(root, ignore_errors=True)
     rows = _detections()
-    schema = _schema()
-    file_schema = pa.schema([schema.field(name) for name in COLUMNS])
-    collected = []
-    for rel, select in _layout()[year].items():
-        table = pa.table(_columns(rows, select), schema=file_schema)
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, path, compression="snappy", metadata_collector=collected)
-        collected[-1].set_file_path(rel)
-    # As for AllWISE (local_archive.holdings.catalogs): partition columns in _common_metadata, not in _metadata.
-    pq.write_metadata(schema, root / "_common_metadata")
-    tmp = root / f"._metadata.{os.getpid()}"
-    pq.write_metadata(file_schema, tmp, metadata_collector=collected)
-    os.replace(tmp, root / "_metadata")
+    partitions = ((rel, _columns(rows, select)) for rel, select in _layout()[year].items())
+    write_hive_dataset(root, _schema(), COLUMNS, partitions)
 
 
 def neowise_products() -> list[Product]:
