@@ -13,16 +13,17 @@ from __future__ import annotations
 import contextlib
 import inspect
 import math
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 from astropy.io import fits
 
-from . import _upstream
+from . import _upstream, linkmodel
 from .deadline import Deadline
 from .errors import CloudAccessError, CloudInputError, bounded
-from .ranges import Link, default_link, plan_ranges
+from .ranges import Link, plan_ranges
 from .reading import bounded_by, file_name, read_ranges
 from .s3 import SECTION_BLOCK_SIZE
 
@@ -62,7 +63,10 @@ class _PlannedSection(_upstream.section_class()):
         size = self._dtype.itemsize
         plan = plan_ranges(r0, r1 - r0, nx * size, _upstream.hdu_data_offset(self.hdu) + (r0 * nx + c0) * size,
                            (c1 - c0) * size, self._link)
+        began = time.perf_counter()
         blobs = read_ranges(self._handle, [(p[0], p[1]) for p in plan], self._deadline, cached=False)
+        # Timed for the next cutout on this file system: its megabytes measure the bandwidth.
+        linkmodel.record(self._handle.fs, [end - start for start, end, _, _ in plan], time.perf_counter() - began)
         out = np.empty((r1 - r0, c1 - c0), dtype=self._dtype)
         for (_, _, row0, nrows), blob in zip(plan, blobs, strict=True):
             rows = np.ndarray((nrows, c1 - c0), dtype=self._dtype, buffer=blob, strides=(nx * size, size))
@@ -306,8 +310,14 @@ def cutout(
     wcs : astropy.wcs.WCS, optional
         Defaults to the WCS of ``hdu.header``.
     link : helpers.ranges.Link, optional
-        Round trip, bandwidth and concurrency of the link (default
-        :func:`helpers.ranges.default_link`: ``HELPERS_LINK`` if set, else 30 ms, 50 MB/s, 64 at once).
+        Round trip, bandwidth and concurrency of the link.  By default
+        (:func:`helpers.linkmodel.link_for`): ``HELPERS_LINK`` if set; else
+        the link that the requests already timed on the file's file system
+        show (latency: the quickest request, such as the header's; bandwidth:
+        bytes over transfer time, pooled with 256 KiB at the default 50 MB/s so
+        that one 64 KiB header read moves it only on a clearly slow link, while a
+        previous cutout's megabytes settle it); else
+        :data:`helpers.ranges.DEFAULT_LINK` (30 ms, 50 MB/s, 64 at once).
     timeout : float, optional
         Seconds for the whole cutout, all tries included (default
         :data:`helpers.deadline.DEFAULT_TIMEOUT`, 300 s).
@@ -361,7 +371,9 @@ def cutout(
     handle = _upstream.fsspec_file(hdu)
     name = file_name(handle) if hasattr(handle, "fs") else "the image"
     deadline = Deadline(timeout, f"cutout of {name}")
-    data = _planned_section(hdu, link or default_link(), deadline)
+    if link is None:  # HELPERS_LINK, else what the reads on this file system measured, else DEFAULT_LINK
+        link = linkmodel.link_for(getattr(handle, "fs", None))
+    data = _planned_section(hdu, link, deadline)
     try:
         with bounded_by(handle, deadline), \
                 _read_ahead(hdu, SECTION_BLOCK_SIZE if not isinstance(data, _PlannedSection) else 0):

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import weakref
 from collections.abc import Iterator
 from typing import Any
 
 from astropy.io import fits
 
-from . import _upstream
+from . import _upstream, linkmodel
 from .cloud import CloudLocation
 from .deadline import Deadline, Transient, with_retries
 from .errors import ArchiveError, CloudAccessError, CloudInputError, bounded
@@ -142,7 +143,10 @@ def _install_bounded_fetcher(handle: Any, name: str) -> None:
             return b""
         # Outside open_fits and cutout (hdu.data, astropy's section) each read has a deadline of its own.
         deadline = _deadlines.get(handle) or Deadline(None, f"reading {name}")
-        return read_ranges(handle, [(start, end)], deadline, cached=True)[0]
+        began = time.perf_counter()
+        blob = read_ranges(handle, [(start, end)], deadline, cached=True)[0]
+        linkmodel.record(handle.fs, (len(blob),), time.perf_counter() - began)  # what the link costs, for cutouts
+        return blob
 
     _upstream.set_cache_fetcher(cache, fetch)
 
@@ -152,10 +156,13 @@ def _open_hdul(fs: Any, path: str, name: str, deadline: Deadline, block_size: in
     from astropy.utils.data import get_readable_fileobj
 
     def head() -> dict:
+        began = time.perf_counter()
         try:
-            return fs.info(path, timeout=max(deadline.remaining(), 0.001))
+            details = fs.info(path, timeout=max(deadline.remaining(), 0.001))
         except Exception as exc:
             raise classify(exc, name, deadline) from exc
+        linkmodel.record(fs, (0,), time.perf_counter() - began)  # one round trip, for cutouts to plan with
+        return details
 
     details = with_retries(head, f"HEAD {name}", deadline)
     if details.get("size") is None:
