@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import inspect
 import math
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -63,10 +62,10 @@ class _PlannedSection(_upstream.section_class()):
         size = self._dtype.itemsize
         plan = plan_ranges(r0, r1 - r0, nx * size, _upstream.hdu_data_offset(self.hdu) + (r0 * nx + c0) * size,
                            (c1 - c0) * size, self._link)
-        began = time.perf_counter()
-        blobs = read_ranges(self._handle, [(p[0], p[1]) for p in plan], self._deadline, cached=False)
         # Timed for the next cutout on this file system: its megabytes measure the bandwidth.
-        linkmodel.record(self._handle.fs, [end - start for start, end, _, _ in plan], time.perf_counter() - began)
+        with linkmodel.timed(self._handle.fs) as timing:
+            blobs = read_ranges(self._handle, [(p[0], p[1]) for p in plan], self._deadline, cached=False)
+            timing.add(*(end - start for start, end, _, _ in plan))
         out = np.empty((r1 - r0, c1 - c0), dtype=self._dtype)
         for (_, _, row0, nrows), blob in zip(plan, blobs, strict=True):
             rows = np.ndarray((nrows, c1 - c0), dtype=self._dtype, buffer=blob, strides=(nx * size, size))

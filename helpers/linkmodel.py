@@ -27,21 +27,27 @@ The estimate (:func:`estimate`):
 Observations are kept per file system object, weakly (the last
 :data:`_KEEP` batches), so that a file system dropped is forgotten, and a link
 that changes (a laptop moving) is followed.  Nothing is patched: the readers
-call :func:`record` with the timings they took.
+time their requests with :func:`timed`, which records a batch only when no other
+timed batch on the same file system overlapped it: requests that share the link, the
+client's threads and its interpreter lock with others measure that contention, not
+the link (a pool of threads would otherwise see a slow link, plan many small ranges,
+and make itself slower still).
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import threading
+import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple
 
 from .ranges import DEFAULT_LINK, LINK_VARIABLE, Link, default_link
 
-__all__ = ["record", "estimate", "link_for"]
+__all__ = ["record", "timed", "estimate", "link_for"]
 
 #: Batches remembered per file system: enough to smooth the jitter of a few round trips,
 #: few enough that a link that changed is followed within a few cutouts.
@@ -78,6 +84,67 @@ _seen: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 def _key(fs: Any) -> Any:
     """What observations are kept under: the file system object itself (fsspec instances are cached)."""
     return fs
+
+
+class _Timing:
+    """One timed batch: the body sizes its caller notes, and whether another batch overlapped it."""
+
+    def __init__(self) -> None:
+        self.sizes: list[int] = []
+        self.alone = True
+
+    def add(self, *sizes: int) -> None:
+        """Note the body sizes of the batch's requests (``0`` for a HEAD)."""
+        self.sizes.extend(int(size) for size in sizes)
+
+
+_running: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # fs -> set of _Timing in progress
+
+
+@contextlib.contextmanager
+def timed(fs: Any) -> Iterator[_Timing]:
+    """Time the requests made in the block on ``fs``, and :func:`record` them if they ran alone.
+
+    A batch that overlapped another timed batch on the same file system is not
+    recorded (neither of the two is): see the module's description.  Nothing is
+    recorded when the block raises, or when the caller noted no sizes.
+
+    Examples
+    --------
+    >>> class FS:
+    ...     pass
+    >>> fs = FS()
+    >>> with timed(fs) as batch:
+    ...     time.sleep(0.01)  # a HEAD's round trip, say
+    ...     batch.add(0)
+    >>> len(_seen[fs])
+    1
+    >>> with timed(fs) as first, timed(fs) as second:  # overlapping: neither is kept
+    ...     first.add(10); second.add(10)
+    >>> len(_seen[fs])
+    1
+    """
+    timing = _Timing()
+    try:
+        with _lock:
+            running = _running.setdefault(_key(fs), set())
+            if running:
+                timing.alone = False
+                for other in running:
+                    other.alone = False
+            running.add(timing)
+    except TypeError:  # not weakly referenceable, or unhashable: time nothing
+        yield timing
+        return
+    began = time.perf_counter()
+    try:
+        yield timing
+    finally:
+        elapsed = time.perf_counter() - began
+        with _lock:
+            _running.get(_key(fs), set()).discard(timing)
+    if timing.alone and timing.sizes:
+        record(fs, timing.sizes, elapsed)
 
 
 # No network round trip, not even on loopback, takes under 50 us: such a "request" was a cache hit.

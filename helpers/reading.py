@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 import weakref
 from collections.abc import Iterator
 from typing import Any
@@ -143,9 +142,9 @@ def _install_bounded_fetcher(handle: Any, name: str) -> None:
             return b""
         # Outside open_fits and cutout (hdu.data, astropy's section) each read has a deadline of its own.
         deadline = _deadlines.get(handle) or Deadline(None, f"reading {name}")
-        began = time.perf_counter()
-        blob = read_ranges(handle, [(start, end)], deadline, cached=True)[0]
-        linkmodel.record(handle.fs, (len(blob),), time.perf_counter() - began)  # what the link costs, for cutouts
+        with linkmodel.timed(handle.fs) as timing:  # what the link costs, for cutouts to plan with
+            blob = read_ranges(handle, [(start, end)], deadline, cached=True)[0]
+            timing.add(len(blob))
         return blob
 
     _upstream.set_cache_fetcher(cache, fetch)
@@ -156,12 +155,12 @@ def _open_hdul(fs: Any, path: str, name: str, deadline: Deadline, block_size: in
     from astropy.utils.data import get_readable_fileobj
 
     def head() -> dict:
-        began = time.perf_counter()
-        try:
-            details = fs.info(path, timeout=max(deadline.remaining(), 0.001))
-        except Exception as exc:
-            raise classify(exc, name, deadline) from exc
-        linkmodel.record(fs, (0,), time.perf_counter() - began)  # one round trip, for cutouts to plan with
+        with linkmodel.timed(fs) as timing:  # one round trip, for cutouts to plan with
+            try:
+                details = fs.info(path, timeout=max(deadline.remaining(), 0.001))
+            except Exception as exc:
+                raise classify(exc, name, deadline) from exc
+            timing.add(0)
         return details
 
     details = with_retries(head, f"HEAD {name}", deadline)
