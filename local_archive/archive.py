@@ -27,7 +27,7 @@ from .services.s3_https import S3Https
 from .services.skyview import SkyViewService
 from .services.twomass import TwoMassAtlas
 
-__all__ = ["LocalArchive", "BUCKET_REGIONS"]
+__all__ = ["LocalArchive", "BUCKET_REGIONS", "IN_REGION_LATENCY", "IN_REGION_BANDWIDTH"]
 
 BUCKET_REGIONS = {  # where each public bucket lives (the Registry of Open Data on AWS)
     "nasa-irsa-wise": "us-west-2",
@@ -35,6 +35,16 @@ BUCKET_REGIONS = {  # where each public bucket lives (the Registry of Open Data 
     "stpubdata": "us-east-1",
     "nasa-heasarc": "us-east-1",
 }
+
+# The S3 link the archive serves through unless told otherwise: what a reader in the bucket's region
+# sees, so that the tutorials' timings and comparisons mean what their text says (tests set 0).
+# Latency: AWS's S3 performance guide says requests under 512 KB have "median latencies often in the tens
+# of milliseconds" (Best Practices Design Patterns: Optimizing Amazon S3 Performance, "Timeouts and
+# Retries for Latency-Sensitive Applications"): 20 ms per request.  Bandwidth: no per-connection figure
+# is published; 50 MB/s per connection is the benchmark's figure (benchmarks/README.md), well inside
+# EC2's 5 Gbit/s limit for one flow (Amazon EC2 User Guide, "Amazon EC2 instance network bandwidth").
+IN_REGION_LATENCY = 0.020
+IN_REGION_BANDWIDTH = 50e6
 
 # Run in every kernel (through IPYTHONDIR).  sitecustomize (local_archive.startup) already does the
 # same in every Python process; this covers a kernel whose start-up skips PYTHONPATH (python -E/-I).
@@ -54,10 +64,11 @@ class LocalArchive:
     ...     env = archive.environment()           # export these for a kernel or a shell
     """
 
-    def __init__(self, cache: Path | None = None, *, latency: float = 0.0, bandwidth: float | None = None,
-                 registry_order: str = "production"):
+    def __init__(self, cache: Path | None = None, *, latency: float = IN_REGION_LATENCY,
+                 bandwidth: float | None = IN_REGION_BANDWIDTH, registry_order: str = "production"):
         self._cache = cache
         self._registry_order = registry_order  # "reversed": RegTAP promises no order (registry_service)
+        self._registry = None
         self.s3 = S3Server(latency=latency, bandwidth=bandwidth)
         self.http = LoopbackHTTPServer()
         self.products: list[Product] = []
@@ -80,6 +91,7 @@ class LocalArchive:
         for product in self.products:
             self.s3.put_file(product.bucket, product.key, product.path, product.content_type)
         self.http.start()
+        self._registry = registry_service(self._registry_order)
         services = (
             IrsaSia(self.products),
             IrsaSia2(self.products),
@@ -89,7 +101,7 @@ class LocalArchive:
             heasarc_tap(self.products),
             MastPortal(self.products),
             obscore_service(self.products),
-            registry_service(self._registry_order),
+            self._registry,
             SkyViewService(),
             TwoMassAtlas(),
             CosmosAtlas(),
@@ -102,6 +114,19 @@ class LocalArchive:
         self.s3.reset_stats()
         self.startup_seconds = time.perf_counter() - began
         return self
+
+    @property
+    def registry_order(self) -> str:
+        """RegTAP's order without ORDER BY: "production" or "reversed" (registry_service); settable while running."""
+        return self._registry_order
+
+    @registry_order.setter
+    def registry_order(self, order: str) -> None:
+        if order not in ("production", "reversed"):
+            raise ValueError(f"registry order must be 'production' or 'reversed', got {order!r}")
+        self._registry_order = order
+        if self._registry is not None:
+            self._registry.reverse = order == "reversed"
 
     def stop(self) -> None:
         """Stop both servers and remove the folder :meth:`environment` made."""

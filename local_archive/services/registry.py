@@ -279,12 +279,12 @@ class _RegTap(TapService):
 
     def __init__(self, *args: Any, reverse: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._reverse = reverse
+        self.reverse = reverse  # switchable while serving (LocalArchive.registry_order)
 
     def order(self, adql: str, names: list[str], rows: list) -> list:
         if "ivoid" in names and not re.search(r"(?i)\border\s+by\b", adql):
             column = names.index("ivoid")
-            rows = sorted(rows, key=lambda row: _collation_key(row[column]), reverse=self._reverse)
+            rows = sorted(rows, key=lambda row: _collation_key(row[column]), reverse=self.reverse)
         return rows
 
     def serialize(self, adql: str, votable: Any) -> bytes:

@@ -1,16 +1,12 @@
-"""The whole local archive, started once for these tests."""
+"""The local archive for these tests: the session's one archive (the root conftest's ``local_archive``).
+
+The notebooks of the same session run against it too; while one runs, its registry answers in reversed
+order, and afterwards in production order again, as these tests expect.
+"""
 
 from __future__ import annotations
 
 import pytest
-
-
-@pytest.fixture(scope="session")
-def local_archive():
-    from local_archive import LocalArchive
-
-    with LocalArchive() as archive:
-        yield archive
 
 
 @pytest.fixture
