@@ -34,6 +34,7 @@ from nbval.plugin import IPyNbCell, IPyNbFile
 ROOT = Path(__file__).parent
 _archive = None
 _astropy_dirs: Path | None = None
+_record_site: Path | None = None  # --record: where the live run's recording sitecustomize is written
 _sigterm_handler = None
 
 
@@ -42,6 +43,12 @@ def pytest_addoption(parser):
                      help="run notebooks against the local archive (default) or the live archives")
     parser.addoption("--site", default=None, metavar="DIR",
                      help="check the built web site in DIR (e.g. _build/html) in headless Chromium (tests/website)")
+    parser.addoption("--record", default=None, metavar="DIR",
+                     help="record every HTTP(S) exchange of this session and of the notebooks' kernels into DIR "
+                          "(local_archive.recording: one vcrpy cassette per process), e.g. with --archive=live")
+    parser.addoption("--replay", default=None, metavar="DIR",
+                     help="the local archive answers the requests recorded in DIR as recorded, the rest from "
+                          "its generated holdings (local_archive.replay)")
 
 
 def _interrupt(signum, frame):
@@ -71,6 +78,13 @@ def pytest_configure(config):
         from local_archive import redirect
 
         redirect.guard_sockets()
+    # --record: this process records from now on; the kernels get the same through _recording_environment.
+    global _record_site
+    if config.getoption("record"):
+        from local_archive import recording
+
+        recording.install(config.getoption("record"))
+        _record_site = Path(tempfile.mkdtemp(prefix="record-site-"))
 
 
 def pytest_collect_file(parent, file_path):
@@ -100,6 +114,11 @@ def pytest_unconfigure(config):
     # The session's astropy folders go with it, or every run would leave one in /tmp.
     if _astropy_dirs is not None:
         shutil.rmtree(_astropy_dirs, ignore_errors=True)
+    if _record_site is not None:
+        from local_archive import recording
+
+        recording.uninstall()  # writes this process's cassette
+        shutil.rmtree(_record_site, ignore_errors=True)
     if _sigterm_handler is not None:
         signal.signal(signal.SIGTERM, _sigterm_handler)
 
@@ -121,7 +140,8 @@ def _local_archive(config):
         capture = config.pluginmanager.getplugin("capturemanager")
         with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
             # Tests measure bytes and requests, not waits: no latency (each notebook gets the in-region link).
-            _archive = LocalArchive(latency=0.0, bandwidth=None).start()
+            replay = config.getoption("replay")
+            _archive = LocalArchive(latency=0.0, bandwidth=None, replay=Path(replay) if replay else None).start()
     return _archive
 
 
@@ -168,9 +188,18 @@ class MystNotebook(pytest.File):
     def setup(self):
         self._saved = dict(os.environ)
         self.cells_run = self.cells_failed = 0  # counted by _CheckedCell: the budget needs all run and passed
+        record = self.config.getoption("record")
+        if record and self.config.getoption("archive") == "live":  # the kernels record what the archives answer
+            from local_archive import recording
+
+            os.environ.update(recording.environment(record, site=_record_site))
         if self.config.getoption("archive") == "local":
             archive = _local_archive(self.config)
             os.environ.update(archive.environment())
+            if record:  # the archive's own sitecustomize installs the recorder when this is set
+                from local_archive import recording
+
+                os.environ.update(recording.environment(record))
             # The archive is shared with tests/local_archive, which expect the production order: for the
             # notebooks the registry answers the other way round, since RegTAP promises no order and a
             # tutorial must choose a service by what it is (its ivoid), never by its place in the list.

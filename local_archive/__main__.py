@@ -1,4 +1,4 @@
-"""``python -m local_archive serve | run -- CMD ...``.
+"""``python -m local_archive serve | run -- CMD ... | diff DIR``.
 
 ``serve`` starts the local archive and prints the environment to export (for
 JupyterLab, say) until Ctrl-C; ``run`` starts it, runs a command with that
@@ -6,7 +6,11 @@ environment and stops it, passing on the command's exit status.  Every Python
 process started with the environment (``run -- python script.py``, kernels,
 their children, Dask workers) rewrites archive URLs to the local archive and
 refuses to leave loopback.  Both remove their temporary folder when they stop,
-on Ctrl-C and on SIGTERM too.
+on Ctrl-C and on SIGTERM too.  With ``--replay DIR`` both answer the requests
+recorded in DIR (``LOCAL_ARCHIVE_RECORD=DIR``, see local_archive.recording) as
+recorded and the rest from the generated holdings (local_archive.replay).
+``diff DIR`` prints how the generated archive's answers differ from a recording,
+one line per difference; exit status 1 when there is any (local_archive.diff).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 _signals: list[int] = []  # SIGTERMs received (a KeyboardInterrupt without one is Ctrl-C)
@@ -43,7 +48,12 @@ def main(argv: list[str] | None = None) -> int:
     link.add_argument("--bandwidth-mbps", type=float, default=None,
                       help="S3 bandwidth per connection in MB/s (default 50; 0 for no limit)")
     sub = parser.add_subparsers(dest="command", required=True)
+    # Replay hook: --replay DIR answers recorded requests as recorded (local_archive.replay).
+    link.add_argument("--replay", metavar="DIR", default=None,
+                      help="answer the requests recorded in DIR as recorded, the rest from the generated holdings")
     sub.add_parser("serve", parents=[link], help="start and print the environment to export; Ctrl-C stops")
+    diff = sub.add_parser("diff", help="compare a recording with the generated archive (exit 1 on differences)")
+    diff.add_argument("directory", metavar="DIR")
     run = sub.add_parser("run", parents=[link],
                          help="run a command against the local archive, e.g. run -- python script.py")
     run.add_argument("cmd", nargs=argparse.REMAINDER)
@@ -51,6 +61,11 @@ def main(argv: list[str] | None = None) -> int:
     cmd = args.cmd[1:] if args.command == "run" and args.cmd[:1] == ["--"] else getattr(args, "cmd", [])
     if args.command == "run" and not cmd:
         parser.error("run needs a command, e.g. run -- python script.py")
+
+    if args.command == "diff":  # fidelity report (local_archive.diff)
+        from .diff import main as diff_main
+
+        return diff_main(args.directory)
 
     # Imported here so that --help works without the archive's dependencies (pip install ".[local]").
     from .archive import IN_REGION_BANDWIDTH, IN_REGION_LATENCY, LocalArchive
@@ -61,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--latency-ms and --bandwidth-mbps must not be negative")
     _interrupt_on_sigterm()
     try:
-        with LocalArchive(latency=latency, bandwidth=bandwidth) as archive:
+        replay = None if args.replay is None else Path(args.replay)
+        with LocalArchive(latency=latency, bandwidth=bandwidth, replay=replay) as archive:
             env = archive.environment()
             speed = f"{bandwidth / 1e6:g} MB/s" if bandwidth else "no bandwidth limit"
             print(f"local archive ready in {archive.startup_seconds:.1f} s (S3: {latency * 1000:g} ms per request, "

@@ -65,7 +65,8 @@ class LocalArchive:
     """
 
     def __init__(self, cache: Path | None = None, *, latency: float = IN_REGION_LATENCY,
-                 bandwidth: float | None = IN_REGION_BANDWIDTH, registry_order: str = "production"):
+                 bandwidth: float | None = IN_REGION_BANDWIDTH, registry_order: str = "production",
+                 replay: Path | None = None):
         self._cache = cache
         self._registry_order = registry_order  # "reversed": RegTAP promises no order (registry_service)
         self._registry = None
@@ -74,6 +75,7 @@ class LocalArchive:
         self.products: list[Product] = []
         self.startup_seconds = 0.0
         self._workdir: Path | None = None
+        self._replay = replay  # a recording folder answered first (local_archive.replay)
 
     def start(self) -> LocalArchive:
         try:
@@ -90,6 +92,10 @@ class LocalArchive:
             self.s3.create_bucket(bucket, region)
         for product in self.products:
             self.s3.put_file(product.bucket, product.key, product.path, product.content_type)
+        if self._replay is not None:  # replay hook: recorded answers in front of the services
+            from .replay import Replay
+
+            self.http.replay = Replay(self._replay)
         self.http.start()
         self._registry = registry_service(self._registry_order)
         services = (

@@ -47,6 +47,9 @@ class LoopbackHTTPServer:
         self.authorized_requests = 0  # requests that carried an Authorization header (e.g. from ~/.netrc)
         self._lock = threading.Lock()
         self._server: Any = None
+        # Replay hook (local_archive.replay.Replay, set by LocalArchive(replay=...)): answers recorded
+        # requests before the generated services; its answers and theirs then carry X-Local-Archive-Source.
+        self.replay: Any = None
         self.faults = FaultQueue(("500", "502", "503", "504", "slow", "reset", "truncate", "drip", "votable-error"))
 
     def inject(self, kind: str, *, host: str, prefix: str = "/", count: int = 1, seconds: float | None = None) -> None:
@@ -115,6 +118,14 @@ class LoopbackHTTPServer:
         return truncate(body, environ) if kind == "truncate" else body
 
     def _dispatch(self, request: Request, host: str, path: str) -> Response:
+        if self.replay is not None:  # replay hook: recorded answer first, else generated, saying which
+            recorded = self.replay.answer(request, host, path)
+            answer = recorded if recorded is not None else self._generated(request, host, path)
+            answer.headers.setdefault("X-Local-Archive-Source", "generated")
+            return answer
+        return self._generated(request, host, path)
+
+    def _generated(self, request: Request, host: str, path: str) -> Response:
         for route_host, prefix, handler in self._routes:
             if host.lower() == route_host and path.startswith(prefix):
                 try:

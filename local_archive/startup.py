@@ -89,12 +89,26 @@ def _chain():
         spec.loader.exec_module(importlib.util.module_from_spec(spec))
 
 
+def _record():
+    # Recording hook (local_archive.recording): LOCAL_ARCHIVE_RECORD=DIR records this process's
+    # HTTP(S) exchanges into DIR, with or without the local archive (a live run).
+    folder = _os.environ.get("LOCAL_ARCHIVE_RECORD")
+    if not folder:
+        return
+    try:
+        from local_archive.recording import install
+        install(folder)
+    except Exception as exc:
+        _sys.stderr.write(f"local archive: {_sys.executable} is NOT recorded: {exc!r}\\n")
+
+
 _activate()
+_record()
 try:
     _chain()
 except Exception as _exc:  # reported like Python reports a failing sitecustomize, then carry on
     _sys.stderr.write(f"Error in the sitecustomize shadowed by the local archive's: {_exc!r}\\n")
-del _activate, _chain, _is_ours, _MARK, _os, _sys
+del _activate, _record, _chain, _is_ours, _MARK, _os, _sys
 '''
 
 
