@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # What the build reads: the project table, the readme it names, and the two packages.
 SOURCES = ("pyproject.toml", "README.md", "helpers", "local_archive")
 RESOURCES = ("columnsconfig.json", "datalink-core.desise", "messenger.desise")
-STAND_IN_ONLY = ("moto", "werkzeug", "pyarrow", "astropy-healpix")
+STAND_IN_ONLY = ("moto", "werkzeug", "pyarrow", "astropy-healpix", "vcrpy")
 PROJECT = "nasa-cloud-tutorial-helpers"
 
 
