@@ -78,7 +78,7 @@ def pytest_configure(config):
         from local_archive import redirect
 
         redirect.guard_sockets()
-    # --record: this process records from now on; the kernels get the same through _recording_environment.
+    # --record: this process records from now on; each notebook's kernel gets the same in MystNotebook.setup.
     global _record_site
     if config.getoption("record"):
         from local_archive import recording
@@ -189,16 +189,14 @@ class MystNotebook(pytest.File):
         self._saved = dict(os.environ)
         self.cells_run = self.cells_failed = 0  # counted by _CheckedCell: the budget needs all run and passed
         record = self.config.getoption("record")
-        if record and self.config.getoption("archive") == "live":  # the kernels record what the archives answer
+        if record:
             from local_archive import recording
-
+        if record and self.config.getoption("archive") == "live":  # the kernels record what the archives answer
             os.environ.update(recording.environment(record, site=_record_site))
         if self.config.getoption("archive") == "local":
             archive = _local_archive(self.config)
             os.environ.update(archive.environment())
             if record:  # the archive's own sitecustomize installs the recorder when this is set
-                from local_archive import recording
-
                 os.environ.update(recording.environment(record))
             # The archive is shared with tests/local_archive, which expect the production order: for the
             # notebooks the registry answers the other way round, since RegTAP promises no order and a
