@@ -12,6 +12,7 @@ from . import redirect, startup
 from .holdings import build_holdings
 from .holdings.common import Product
 from .httpserver import LoopbackHTTPServer
+from .replay import Replay
 from .s3server import S3Server
 from .services.cosmos import CosmosAtlas
 from .services.files import FileTree
@@ -93,9 +94,7 @@ class LocalArchive:
         for product in self.products:
             self.s3.put_file(product.bucket, product.key, product.path, product.content_type)
         if self._replay is not None:  # replay hook: recorded answers in front of the services
-            from .replay import Replay
-
-            self.http.replay = Replay(self._replay)
+            self.replay = self._replay
         self.http.start()
         self._registry = registry_service(self._registry_order)
         services = (
@@ -133,6 +132,22 @@ class LocalArchive:
         self._registry_order = order
         if self._registry is not None:
             self._registry.reverse = order == "reversed"
+
+    @property
+    def replay(self) -> Replay | None:
+        """The recording answered first (:mod:`local_archive.replay`), or None; settable while running.
+
+        Set a recording folder (or a :class:`~local_archive.replay.Replay`) to answer its recorded
+        requests on both servers, the HTTP one and the S3 one, and None to answer from the generated
+        holdings alone again.
+        """
+        return self.http.replay
+
+    @replay.setter
+    def replay(self, recording: Path | str | Replay | None) -> None:
+        if recording is not None and not isinstance(recording, Replay):
+            recording = Replay(recording)
+        self.http.replay = self.s3.replay = recording
 
     def stop(self) -> None:
         """Stop both servers and remove the folder :meth:`environment` made."""

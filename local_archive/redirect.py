@@ -123,6 +123,11 @@ def install(base_url: str) -> None:
     --------
     >>> install("http://127.0.0.1:8765")   # doctest: +SKIP
     """
+    if _state["base"] == base_url.rstrip("/") and _state["originals"]:
+        # Already pointed there (a kernel's IPython start-up file after sitecustomize): leave the
+        # patches as they are, since undoing them would also drop whatever wrapped them since
+        # (the recorder's, local_archive.recording), which then records no aiohttp (s3fs) traffic.
+        return
     uninstall()
     _state["base"] = base_url.rstrip("/")
 

@@ -14,24 +14,31 @@ cut (``x-local-archive-truncated``: a whole large file), is answered by the gene
 usual, with ``X-Local-Archive-Source: generated``.
 
 Covered: everything through the loopback HTTP server, S3 over its HTTPS endpoints included
-(:mod:`local_archive.services.s3_https`).  Not covered: requests to the archive's S3 server itself
-(``AWS_ENDPOINT_URL_S3``: boto3, s3fs, pyarrow under the local archive), which always answer
-from the generated holdings; multipart bodies (their boundary is random, so they never match).
+(:mod:`local_archive.services.s3_https`), and the requests to the archive's S3 server itself
+(``AWS_ENDPOINT_URL_S3``: boto3, s3fs, pyarrow under the local archive).  An S3 request is the same
+request as a recorded one when it names the same object, whatever the endpoint's style: the
+recording may hold ``https://<bucket>.s3.<region>.amazonaws.com/<key>`` (virtual-hosted, what
+botocore sends), ``https://s3.<region>.amazonaws.com/<bucket>/<key>`` (path style) or the legacy
+global forms, and the S3 server is asked path style (:func:`s3_object`); the method, the query
+(less the signature's parameters, which change with every request) and ``Range`` must match too.
+Not covered: multipart bodies (their boundary is random, so they never match); pyarrow's native S3
+client is answered but never recorded (:mod:`local_archive.recording`).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from werkzeug.wrappers import Request, Response
 
-__all__ = ["Replay", "load_interactions", "request_key", "SOURCE_HEADER"]
+__all__ = ["Replay", "load_interactions", "request_key", "s3_object", "SOURCE_HEADER"]
 
 SOURCE_HEADER = "X-Local-Archive-Source"
 TRUNCATED_HEADER = "x-local-archive-truncated"  # local_archive.recording.TRUNCATED_HEADER
@@ -46,6 +53,17 @@ _FORM = "application/x-www-form-urlencoded"
 _RANDOM_JSON_KEYS = ("cacheBreaker",)
 
 Key = tuple[str, str, str, tuple[tuple[str, str], ...], Any, str]
+S3Key = tuple[str, str, str, tuple[tuple[str, str], ...], str]
+
+# S3's endpoint names, from the Amazon S3 User Guide, "Virtual hosting of buckets" and "Legacy
+# endpoints" (https://docs.aws.amazon.com/AmazonS3/latest/userguide/VirtualHosting.html):
+# s3.amazonaws.com, s3.<region>.amazonaws.com, s3-<region>.amazonaws.com, and the dual-stack
+# s3.dualstack.<region>.amazonaws.com ("Dual-stack endpoints", dual-stack-endpoints.html).
+_S3_ENDPOINT = re.compile(r"^s3(?:[.-](?:dualstack\.)?[a-z0-9-]+)?\.amazonaws\.com$")
+# Query parameters of a presigned or signed request: new with every request, never part of matching
+# (SigV4 query parameters, https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html).
+_SIGNING = frozenset({"x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-expires",
+                      "x-amz-signedheaders", "x-amz-signature", "x-amz-security-token", "x-id"})
 
 
 def load_interactions(directory: str | Path) -> list[tuple[Any, dict[str, Any]]]:
@@ -110,6 +128,35 @@ def request_key(method: str, url: str, body: bytes | None, content_type: str = "
             _body_key(body, content_type), range_.strip())
 
 
+def s3_object(host: str, path: str) -> tuple[str, str] | None:
+    """``(bucket, key)`` that an S3 REST URL names, in any endpoint style; None for other hosts.
+
+    Examples
+    --------
+    >>> s3_object("nasa-irsa-wise.s3.us-west-2.amazonaws.com", "/wise/a.fits")
+    ('nasa-irsa-wise', 'wise/a.fits')
+    >>> s3_object("s3.amazonaws.com", "/stpubdata/panstarrs/b.fits")
+    ('stpubdata', 'panstarrs/b.fits')
+    >>> s3_object("irsa.ipac.caltech.edu", "/SIA") is None
+    True
+    """
+    host = host.lower()
+    if _S3_ENDPOINT.match(host):  # path style: the bucket is the path's first segment
+        bucket, _, key = unquote(path).lstrip("/").partition("/")
+        return (bucket, key) if bucket else None
+    bucket, dot, endpoint = host.partition(".s3")
+    if dot and bucket and _S3_ENDPOINT.match("s3" + endpoint):  # virtual-hosted style
+        return bucket, unquote(path).lstrip("/")
+    return None
+
+
+def s3_key(method: str, bucket: str, key: str, query: str, range_: str = "") -> S3Key:
+    """What two S3 requests must share to be the same request: the object, method, unsigned query, Range."""
+    pairs = tuple(sorted((name, value) for name, value in parse_qsl(query, keep_blank_values=True)
+                         if name.lower() not in _SIGNING))
+    return method.upper(), bucket, key, pairs, range_.strip()
+
+
 def recorded_key(request: Any) -> Key:
     """:func:`request_key` of a recorded vcrpy request."""
     body = request.body
@@ -143,13 +190,19 @@ class Replay:
         if interactions is None and not self.directory.is_dir():  # a mistyped --replay must not pass unseen
             raise FileNotFoundError(f"no recording folder {self.directory}")
         self._answers: dict[Key, list[dict[str, Any]]] = {}
-        self._given: Counter[Key] = Counter()
+        self._s3_answers: dict[S3Key, list[dict[str, Any]]] = {}
+        self._given: Counter[Any] = Counter()
         self._lock = threading.Lock()
         self.served: Counter[str] = Counter()
         self.missed: list[str] = []  # "<METHOD> <url>" of each request the recording did not answer
         for request, response in (load_interactions(directory) if interactions is None else interactions):
             if not is_truncated(response):  # a cut body is the generated file's to answer
                 self._answers.setdefault(recorded_key(request), []).append(response)
+                parts = urlsplit(request.uri)
+                s3 = s3_object(parts.hostname or "", parts.path)
+                if s3 is not None:
+                    key = s3_key(request.method, *s3, parts.query, _header(request.headers, "Range"))
+                    self._s3_answers.setdefault(key, []).append(response)
 
     def __len__(self) -> int:
         return sum(len(answers) for answers in self._answers.values())
@@ -161,16 +214,34 @@ class Replay:
         url = f"https://{host}{path}" + (f"?{query}" if query else "")
         key = request_key(request.method, url, body, request.headers.get("Content-Type", ""),
                           request.headers.get("Range", ""))
+        # A request to an S3 endpoint that was not recorded in this very form is the S3 server's to
+        # look up by object (answer_s3), and to count: the HTTPS endpoints forward it there.
+        forwarded = s3_object(host, path) is not None
+        return self._take(self._answers, key, request.method, url, count_miss=not forwarded)
+
+    def answer_s3(self, method: str, bucket: str, key: str, query: str = "", range_: str = "") -> Response | None:
+        """The recorded answer to an S3 request for ``bucket``/``key`` (any endpoint style recorded), or None.
+
+        What the archive's S3 server (:mod:`local_archive.s3server`) asks before answering itself.
+        """
+        # Named as the recording writes the archive's S3 requests (local_archive.recording._s3_uri).
+        url = f"https://{bucket}.s3.amazonaws.com/{quote(key)}" + (f"?{query}" if query else "")
+        return self._take(self._s3_answers, s3_key(method, bucket, key, query, range_), method, url)
+
+    def _take(self, answers_by_key: dict[Any, list[dict[str, Any]]], key: Any, method: str,
+              url: str, count_miss: bool = True) -> Response | None:
         with self._lock:
-            answers = self._answers.get(key)
+            answers = answers_by_key.get(key)
             if not answers:
+                if not count_miss:
+                    return None
                 self.served["generated"] += 1
-                self.missed.append(f"{request.method} {url}")
+                self.missed.append(f"{method} {url}")
                 return None
             recorded = answers[min(self._given[key], len(answers) - 1)]
             self._given[key] += 1
             self.served["recorded"] += 1
-        return _response(recorded, head=request.method == "HEAD")
+        return _response(recorded, head=method.upper() == "HEAD")
 
 
 def _response(recorded: dict[str, Any], *, head: bool = False) -> Response:

@@ -81,6 +81,9 @@ class S3Server:
         self._stats: dict[tuple[str, str], ObjectStats] = defaultdict(ObjectStats)
         self._lock = threading.Lock()
         self.signed_requests = 0  # requests carrying a signature or credentials, since the last reset
+        # Replay hook (local_archive.replay.Replay, set by LocalArchive(replay=...)): recorded answers to
+        # requests for an object come first, the rest say "generated" in X-Local-Archive-Source.
+        self.replay: Any = None
         self.faults = FaultQueue((*_FAULT_STATUS, "slow", "truncate", "reset", "drip"))
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -235,6 +238,12 @@ class S3Server:
                 return reset_response(environ, start_response)
             if kind == "slow":
                 time.sleep(fault.seconds)
+            if self.replay is not None and bucket:  # replay hook: the recorded answer first, saying which
+                recorded = self.replay.answer_s3(environ["REQUEST_METHOD"], bucket, key,
+                                                 environ.get("QUERY_STRING", ""), rng or "")
+                if recorded is not None:
+                    return self._metered(recorded(environ, start_response), bucket, key, cpu_start)
+                start_response = _saying_generated(start_response)
             found = self._files.get((bucket, key))
             if environ["REQUEST_METHOD"] == "GET" and found is not None and not environ.get("QUERY_STRING"):
                 body = self._serve_file(found, rng, start_response)
@@ -332,6 +341,14 @@ _FAULT_STATUS = {
     "403": ("403 Forbidden", "AccessDenied"),
     "404": ("404 Not Found", "NoSuchKey"),
 }
+
+
+def _saying_generated(start_response: Any) -> Any:
+    """``start_response`` that adds ``X-Local-Archive-Source: generated`` (local_archive.replay.SOURCE_HEADER)."""
+    def start(status: str, headers: list[tuple[str, str]], *args: Any) -> Any:
+        return start_response(status, [*headers, ("X-Local-Archive-Source", "generated")], *args)
+
+    return start
 
 
 def _is_signed(environ: dict) -> bool:

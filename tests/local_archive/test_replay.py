@@ -107,10 +107,11 @@ def test_the_recording_holds_the_runs_exchanges_as_the_real_services_urls(record
 
 
 @pytest.fixture(scope="module")
-def replaying(recorded):
-    folder, _ = recorded
-    with LocalArchive(latency=0.0, bandwidth=None, replay=folder) as archive:
-        yield archive
+def replaying(recorded, local_archive):
+    """The session's archive answering from the recording (as ``LocalArchive(replay=...)`` does), then not."""
+    local_archive.replay = recorded[0]
+    yield local_archive
+    local_archive.replay = None
 
 
 def test_replay_answers_every_recorded_request_byte_for_byte_as_recorded(replaying, recorded, fits_url, whole_url,
@@ -135,6 +136,22 @@ def test_an_unrecorded_request_is_answered_by_the_generated_archive_and_says_so(
     answer = requests.get(replaying.http.url(FITS_HOST, path), headers={"Range": "bytes=0-99"}, timeout=30)
     assert answer.status_code == 206 and answer.headers[SOURCE_HEADER] == "generated"
     assert answer.content == (replaying.products and _local_bytes(replaying, path)[:100])
+
+
+def test_the_s3_server_answers_a_recorded_object_whatever_endpoint_style_recorded_it(replaying, recorded,
+                                                                                    fits_url):
+    """Recorded through the bucket's HTTPS virtual host, asked path style of the S3 server (s3fs, boto3)."""
+    folder, _ = recorded
+    (_, response), = [(q, r) for q, r in load_interactions(folder) if q.uri == fits_url]
+    path = fits_url.split(FITS_HOST, 1)[1]
+    url = f"{replaying.s3.endpoint}/{FITS_BUCKET}{path}"
+    answer = requests.get(url, headers={"Range": "bytes=0-5759"}, timeout=30)
+    assert answer.headers[SOURCE_HEADER] == "recorded" and answer.status_code == 206
+    assert answer.content == response_body(response)
+    assert answer.headers["Content-Range"] == response["headers"]["Content-Range"][0]
+    other = requests.get(url, headers={"Range": "bytes=0-99"}, timeout=30)
+    assert other.headers[SOURCE_HEADER] == "generated" and other.content == _local_bytes(replaying, path)[:100]
+    assert replaying.replay.missed[-1] == f"GET {fits_url}"
 
 
 def _local_bytes(archive: LocalArchive, path: str) -> bytes:
