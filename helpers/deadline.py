@@ -27,13 +27,13 @@ from typing import Any, TypeVar
 
 from .errors import ArchiveError, CloudInputError, DeadlineError
 
-__all__ = ["DEFAULT_TIMEOUT", "MAX_ATTEMPTS", "THROTTLED_ATTEMPTS", "TRANSIENT_STATUS", "THROTTLED_STATUS",
+__all__ = ["DEFAULT_TIMEOUT", "MAX_ATTEMPTS", "THROTTLED_ATTEMPTS", "BACKOFF", "TRANSIENT_STATUS", "THROTTLED_STATUS",
            "Deadline", "Transient", "with_retries", "run_with_deadline", "drain"]
 
 DEFAULT_TIMEOUT = 300.0  # seconds for one whole public call (a 1 GB file at 5 MB/s would not fit: pass timeout=)
 MAX_ATTEMPTS = 4  # tries of one request, transient failures only
 THROTTLED_ATTEMPTS = 8  # while the service says "slow down" (503 SlowDown, 429): S3 documents retrying these
-_BACKOFF = (0.25, 0.5, 1.0)
+BACKOFF = (0.25, 0.5, 1.0)  # seconds before the 2nd, 3rd and every later try
 # HTTP statuses worth another try, from S3 and HTTPS servers alike; the throttling ones get THROTTLED_ATTEMPTS.
 TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 THROTTLED_STATUS = frozenset({429, 503})
@@ -137,7 +137,7 @@ def with_retries(
         tries += 1
         if tries >= (throttled_attempts if last.throttled else attempts):
             raise ArchiveError(f"{what} failed after {tries} tries: {last}", url=last.url) from last
-        pause = _BACKOFF[min(tries - 1, len(_BACKOFF) - 1)]
+        pause = BACKOFF[min(tries - 1, len(BACKOFF) - 1)]
         if deadline.remaining() <= pause:
             raise deadline.error() from last
         time.sleep(pause)

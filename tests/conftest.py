@@ -16,6 +16,17 @@ def data_dir() -> Path:
     return DATA
 
 
+@pytest.fixture
+def quick_backoff(monkeypatch):
+    """The same tries with a tenth of the pauses between them (helpers.deadline.BACKOFF).
+
+    For tests that count tries and check bounds; tests/test_deadline.py measures the real pauses.
+    """
+    import helpers.deadline
+
+    monkeypatch.setattr(helpers.deadline, "BACKOFF", tuple(pause / 10 for pause in helpers.deadline.BACKOFF))
+
+
 @pytest.fixture(scope="session")
 def s3_server():
     """moto's S3 server on loopback (see the ``s3`` fixture for pointing clients at it)."""

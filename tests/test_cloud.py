@@ -15,6 +15,9 @@ from helpers import CloudAccessError, CloudInputError, CloudLocation, https_to_s
 from helpers.cloud import check_bucket, is_file_url, mirror_location, normalise_key, s3_to_location
 from helpers.errors import MAX_QUOTED
 
+# These tests count tries and check bounds: a tenth of the real pauses (tests/test_deadline.py has those).
+pytestmark = pytest.mark.usefixtures("quick_backoff")
+
 # Recorded values (shared/notes/service_formats.md): IRSA SIA v1 row, HEASARC production SSA (Jan 2025),
 # and the 2023 HEASARC test server's DataLink value (leading slash, // run, access "region").
 IRSA_VALUE = (

@@ -43,6 +43,9 @@ from local_archive.votables import (
     to_bytes,
 )
 
+# These tests count tries and check bounds: a tenth of the real pauses (tests/test_deadline.py has those).
+pytestmark = pytest.mark.usefixtures("quick_backoff")
+
 HOST = "heasarc.gsfc.nasa.gov"
 FTP = f"https://{HOST}/FTP/chandra/data/byobsid"
 DATALINK_URL = f"https://{HOST}/xamin/vo/datalink/chanmaster"

@@ -12,6 +12,9 @@ from helpers.deadline import Deadline
 from helpers.errors import ArchiveError, DeadlineError
 from local_archive.httpserver import Response
 
+# These tests count tries and check bounds: a tenth of the real pauses (tests/test_deadline.py has those).
+pytestmark = pytest.mark.usefixtures("quick_backoff")
+
 HOST = "archive.example.nasa.gov"
 PAYLOAD = bytes(range(256)) * 64  # 16 KiB
 

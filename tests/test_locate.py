@@ -29,6 +29,9 @@ from local_archive.votables import (
     to_bytes,
 )
 
+# These tests count tries and check bounds: a tenth of the real pauses (tests/test_deadline.py has those).
+pytestmark = pytest.mark.usefixtures("quick_backoff")
+
 HOST = "heasarc.gsfc.nasa.gov"
 LINKS_URL = f"https://{HOST}/locate-tests/datalink"
 DRIP_URL = f"https://{HOST}/locate-tests/drip"

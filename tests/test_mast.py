@@ -17,6 +17,9 @@ from helpers import ArchiveError, CloudInputError, CloudLocation, DeadlineError,
 from helpers.mast import PATH_LOOKUP_URL, data_uri_of, mast_key, mast_location
 from local_archive.httpserver import Response
 
+# These tests count tries and check bounds: a tenth of the real pauses (tests/test_deadline.py has those).
+pytestmark = pytest.mark.usefixtures("quick_backoff")
+
 FOUND = "mast:HST/product/u9o40504m_c3m.fits"
 KEY = "hst/public/u9o4/u9o40504m/u9o40504m_c3m.fits"
 # Answers of the other shapes: an old relative path of a Pan-STARRS stack, and a cloud path (use_cloud_path=True).
@@ -174,10 +177,10 @@ def test_mast_failures_are_archive_errors(mast, mast_service, s3, mode, fragment
 
 
 def test_mast_deadline(mast, mast_service, s3):
-    mast_service["mode"] = "500"  # retried with backoff: 0.25 + 0.5 + 1 s, so a 0.5 s deadline comes first
+    mast_service["mode"] = "500"  # retried with backoff: 0.025 + 0.05 + 0.1 s here, so a 0.1 s deadline comes first
     began = time.monotonic()
     with pytest.raises(DeadlineError):
-        mast_location(FOUND, timeout=0.5)
+        mast_location(FOUND, timeout=0.1)
     assert time.monotonic() - began < 1.5
 
 

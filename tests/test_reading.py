@@ -19,10 +19,14 @@ from astropy.io import fits
 from astropy.nddata import Cutout2D
 from astropy.wcs import WCS
 
+import helpers.deadline
 import helpers.s3
 from helpers import CloudLocation, cutout, fetch_bytes, open_fits, transfer_stats
 from helpers.errors import ArchiveError, CloudFallbackWarning, CloudInputError, DeadlineError
 from helpers.ranges import Link, plan_ranges
+
+# These tests count tries and check bounds: a tenth of the real pauses (tests/test_deadline.py has those).
+pytestmark = pytest.mark.usefixtures("quick_backoff")
 
 BUCKET = "nasa-irsa-wise"
 KEY = "wise/allwise/images/p3am_cdd/08/0830/0830p227_ac51/0830p227_ac51-w1-int-3.fits"
@@ -323,7 +327,8 @@ def test_six_slowdowns_then_success_succeed(s3, wise_object):
     began = time.monotonic()
     assert fetch_bytes(URI) == wise_object.read_bytes()
     assert _requests(s3) == 7
-    assert 4.75 <= time.monotonic() - began < 10  # 0.25 + 0.5 + 4 x 1 s of back-off
+    pauses = [helpers.deadline.BACKOFF[min(i, len(helpers.deadline.BACKOFF) - 1)] for i in range(6)]
+    assert sum(pauses) <= time.monotonic() - began < 10  # six pauses: 0.25 + 0.5 + 4 x 1 s, here a tenth
 
 
 @pytest.mark.parametrize(("kind", "tries"), [("503", 8), ("500", 4), ("reset", 4)])
@@ -444,9 +449,9 @@ def test_the_s3fs_filesystem_is_shared_and_tries_once(s3):
 def test_fetch_bytes_meets_its_deadline_against_a_drip(s3, wise_object):
     s3.inject("drip", key=KEY, count=10, seconds=0.5, methods=("GET",))
     began = time.monotonic()
-    with pytest.raises(DeadlineError, match=f"fetch_bytes of {URI} did not finish within its 2 s deadline"):
-        fetch_bytes(URI, timeout=2)
-    assert time.monotonic() - began < 4
+    with pytest.raises(DeadlineError, match=f"fetch_bytes of {URI} did not finish within its 1 s deadline"):
+        fetch_bytes(URI, timeout=1)
+    assert time.monotonic() - began < 3
 
 
 def test_fetch_bytes_meets_its_deadline_against_a_stall(s3, wise_object):
@@ -460,18 +465,18 @@ def test_fetch_bytes_meets_its_deadline_against_a_stall(s3, wise_object):
 def test_open_fits_meets_its_deadline_against_a_drip(s3, wise_object):
     s3.inject("drip", key=KEY, count=10, seconds=0.5, methods=("GET",))
     began = time.monotonic()
-    with pytest.raises(DeadlineError, match=f"open_fits of {URI} did not finish within its 2 s deadline"):
-        open_fits(URI, timeout=2)
-    assert time.monotonic() - began < 4
+    with pytest.raises(DeadlineError, match=f"open_fits of {URI} did not finish within its 1 s deadline"):
+        open_fits(URI, timeout=1)
+    assert time.monotonic() - began < 3
 
 
 def test_cutout_meets_its_deadline_against_a_drip(s3, wise_object):
     with open_fits(URI) as hdul:
         s3.inject("drip", key=KEY, count=100_000, seconds=0.5, methods=("GET",))
         began = time.monotonic()
-        with pytest.raises(DeadlineError, match=f"cutout of {URI} did not finish within its 2 s deadline"):
-            cutout(hdul[0], CRAB, 0.0889 * u.deg, timeout=2)
-        assert time.monotonic() - began < 4
+        with pytest.raises(DeadlineError, match=f"cutout of {URI} did not finish within its 1 s deadline"):
+            cutout(hdul[0], CRAB, 0.0889 * u.deg, timeout=1)
+        assert time.monotonic() - began < 3
 
 
 # --- the HTTPS fallback ---------------------------------------------------------------
@@ -525,11 +530,11 @@ def test_the_https_fallback_meets_its_deadline_against_a_drip(s3, wise_object, h
     location = CloudLocation(BUCKET, KEY, "us-west-2", https_url=HTTPS_URL)
     s3.inject("403", key=KEY, count=100)
     https_copy.inject("drip", host=HTTPS_HOST, count=100, seconds=0.5)
-    for call in (lambda: fetch_bytes(location, timeout=2), lambda: open_fits(location, timeout=2)):
+    for call in (lambda: fetch_bytes(location, timeout=1), lambda: open_fits(location, timeout=1)):
         began = time.monotonic()
         with pytest.warns(CloudFallbackWarning), pytest.raises(DeadlineError, match=f"of {URI} did not finish"):
             call()
-        assert time.monotonic() - began < 4
+        assert time.monotonic() - began < 3
 
 
 # --- cutout arguments that astropy's Cutout2D would fail on with a bare TypeError or ValueError -------

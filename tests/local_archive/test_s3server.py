@@ -173,3 +173,26 @@ def test_another_server_in_the_process_does_not_change_this_ones_objects(server)
         tail = requests.get(f"{s3.endpoint}/nasa-heasarc/big/file.bin", headers={"Range": "bytes=-100"}, timeout=10)
     assert head.headers["Content-Length"] == str(len(big)) == str(64 << 20)
     assert tail.content == big[-100:]
+
+
+def test_a_file_object_is_in_moto_as_a_put_would_leave_it(server):
+    """put_file stores straight in moto's backend: listing, ACL and metadata as after a PutObject."""
+    import hashlib
+    import xml.etree.ElementTree as ET
+
+    s3, _, small = server
+    ns = {"s3": "http://s3.amazonaws.com/doc/2006-03-01/"}
+    listing = ET.fromstring(requests.get(f"{s3.endpoint}/nasa-heasarc?list-type=2&prefix=file/", timeout=10).content)
+    (entry,) = listing.findall("s3:Contents", ns)
+    assert entry.findtext("s3:Key", namespaces=ns) == "file/small.bin"
+    assert entry.findtext("s3:Size", namespaces=ns) == str(len(small))
+    assert entry.findtext("s3:ETag", namespaces=ns) == f'"{hashlib.md5(small).hexdigest()}"'  # noqa: S324
+    assert entry.find("s3:ChecksumAlgorithm", ns) is None  # uploaded without an additional checksum
+    for key in ("file/small.bin", "moto/small.bin"):  # public-read, exactly as PutObject's ACL= leaves it
+        acl = ET.fromstring(requests.get(f"{s3.endpoint}/nasa-heasarc/{key}?acl", timeout=10).content)
+        grants = {(g.findtext("s3:Grantee/s3:URI", namespaces=ns), g.findtext("s3:Permission", namespaces=ns))
+                  for g in acl.iter(f"{{{ns['s3']}}}Grant")}
+        assert ("http://acs.amazonaws.com/groups/global/AllUsers", "READ") in grants, key
+    # Served by moto itself (a query string), unsigned: the object's bytes and its content type.
+    by_moto = requests.get(f"{s3.endpoint}/nasa-heasarc/file/small.bin?partNumber=1", timeout=10)
+    assert by_moto.content == small and by_moto.headers["Content-Type"] == "application/octet-stream"
