@@ -5,8 +5,8 @@ the loopback HTTP server as ``http://127.0.0.1:PORT/<host><path>?<query>``
 (:mod:`local_archive.redirect`); the recorded ``https://<host><path>?<query>`` stands for the
 same request.  A request is answered from the recording when
 the method, host (any case), path, query (pairs, in any order), body (a form body as pairs in any
-order, a JSON object in a form field less its random cache-busting keys, any other body byte for
-byte) and ``Range`` header all match a recorded one: the recorded status, headers (less the
+order, a multipart form as its parts in any order, a JSON object in a form field less its random
+cache-busting keys, any other body byte for byte) and ``Range`` header all match a recorded one: the recorded status, headers (less the
 hop-by-hop ones and, but for HEAD, ``Content-Length``, which the server writes for the same body)
 and body, byte for byte, with ``X-Local-Archive-Source: recorded``.  Several recorded answers to one request are
 given in turn, the last one repeated.  Anything else, and an exchange whose body the recording
@@ -21,8 +21,8 @@ recording may hold ``https://<bucket>.s3.<region>.amazonaws.com/<key>`` (virtual
 botocore sends), ``https://s3.<region>.amazonaws.com/<bucket>/<key>`` (path style) or the legacy
 global forms, and the S3 server is asked path style (:func:`s3_object`); the method, the query
 (less the signature's parameters, which change with every request) and ``Range`` must match too.
-Not covered: multipart bodies (their boundary is random, so they never match); pyarrow's native S3
-client is answered but never recorded (:mod:`local_archive.recording`).
+A multipart form body (a TAP upload) matches part by part, whatever its boundary.  Not covered:
+pyarrow's native S3 client is answered but never recorded (:mod:`local_archive.recording`).
 """
 
 from __future__ import annotations
@@ -92,10 +92,43 @@ def _header(headers: Any, name: str) -> str:
 
 def _body_key(body: bytes | None, content_type: str) -> Any:
     body = body or b""
-    if content_type.split(";")[0].strip().lower() == _FORM:
+    kind = content_type.split(";")[0].strip().lower()
+    if kind == _FORM:
         pairs = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
         return tuple(sorted((name, _without_random_keys(value)) for name, value in pairs))
+    if kind == "multipart/form-data":
+        return _multipart_key(body, content_type)
     return body
+
+
+def _multipart_key(body: bytes, content_type: str) -> Any:
+    r"""A multipart form (a TAP upload: pyvo, astroquery) as its parts, less the random boundary.
+
+    Each part is ``(field name, file name, content)``, in any order; RFC 7578 makes the boundary
+    the sender's free choice (requests draws a random one per request), so it is never matched.
+
+    Examples
+    --------
+    >>> one = b'--a1\r\nContent-Disposition: form-data; name="QUERY"\r\n\r\nSELECT 1\r\n--a1--\r\n'
+    >>> two = one.replace(b"a1", b"zz9")
+    >>> a, b = (_multipart_key(one, "multipart/form-data; boundary=a1"),
+    ...         _multipart_key(two, "multipart/form-data; boundary=zz9"))
+    >>> a == b, a
+    (True, ('multipart', (('QUERY', '', 'SELECT 1'),)))
+    """
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n"
+                                                  + body)
+    if not message.is_multipart():
+        return body
+    parts = []
+    for part in message.iter_parts():
+        content = part.get_payload(decode=True) or b""
+        parts.append((part.get_param("name", header="content-disposition") or "",
+                      part.get_filename() or "", _without_random_keys(content.decode("utf-8", "replace"))))
+    return ("multipart", tuple(sorted(parts)))
 
 
 def _without_random_keys(value: str) -> str:

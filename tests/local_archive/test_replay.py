@@ -220,3 +220,39 @@ def test_a_changed_recording_shows_exactly_its_changes_in_the_diff(recorded, loc
         f"GET {fits_url}: FITS card BITPIX: recorded {-64 if header['BITPIX'] != -64 else 64!r}, "
         f"generated {header['BITPIX']!r}",
     ]
+
+
+UPLOAD_SCRIPT = r'''
+import json
+import pyvo
+from astropy.table import Table
+
+points = Table({"id": [1, 2], "ra": [83.633, 10.684], "dec": [22.0145, 41.269]})
+result = pyvo.dal.TAPService("https://irsa.ipac.caltech.edu/TAP").run_sync(
+    "SELECT id, ra, dec FROM TAP_UPLOAD.points ORDER BY id", uploads={"points": points}).to_table()
+print(json.dumps([[int(row["id"]), float(row["ra"]), float(row["dec"])] for row in result]))
+'''
+
+
+def test_a_tap_upload_replays_whatever_its_multipart_boundary(local_archive, tmp_path):
+    """pyvo sends an upload as multipart/form-data with a new random boundary each time: still the same request."""
+    script = tmp_path / "upload.py"
+    script.write_text(UPLOAD_SCRIPT)
+    folder = tmp_path / "recording"
+
+    def run(extra):
+        done = subprocess.run([sys.executable, str(script)], env={**os.environ, **local_archive.environment(), **extra},
+                              capture_output=True, text=True, timeout=120, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    printed = run(environment(folder))
+    assert printed == [[1, 83.633, 22.0145], [2, 10.684, 41.269]]
+    (request, _), = [(q, r) for q, r in load_interactions(folder) if q.path == "/TAP/sync"]
+    assert request.headers["Content-Type"].startswith("multipart/form-data; boundary=")
+    local_archive.replay = folder
+    try:
+        assert run({}) == printed
+        assert local_archive.replay.served == {"recorded": 1} and local_archive.replay.missed == []
+    finally:
+        local_archive.replay = None
