@@ -6,10 +6,11 @@ the loopback HTTP server as ``http://127.0.0.1:PORT/<host><path>?<query>``
 same request.  A request is answered from the recording when
 the method, host (any case), path, query (pairs, in any order), body (a form body as pairs in any
 order, a multipart form as its parts in any order, a JSON object in a form field less its random
-cache-busting keys, any other body byte for byte) and ``Range`` header all match a recorded one: the recorded status, headers (less the
-hop-by-hop ones and, but for HEAD, ``Content-Length``, which the server writes for the same body)
-and body, byte for byte, with ``X-Local-Archive-Source: recorded``.  Several recorded answers to one request are
-given in turn, the last one repeated.  Anything else, and an exchange whose body the recording
+cache-busting keys, any other body byte for byte) and ``Range`` header all match a recorded one:
+the recorded status, headers (less the hop-by-hop ones and, but for HEAD, ``Content-Length``,
+which the server writes for the same body) and body, byte for byte, with
+``X-Local-Archive-Source: recorded``.  Several recorded answers to one request are given in
+turn, the last one repeated.  Anything else, and an exchange whose body the recording
 cut (``x-local-archive-truncated``: a whole large file), is answered by the generated archive as
 usual, with ``X-Local-Archive-Source: generated``.
 
