@@ -118,7 +118,7 @@ def with_retries(
 
     Examples
     --------
-    >>> answers = iter([Transient("503 SlowDown", throttled=True)] * 6 + ["data"])
+    >>> answers = iter([Transient("503 SlowDown", throttled=True)] * 2 + ["data"])
     >>> def get():
     ...     answer = next(answers)
     ...     if isinstance(answer, Exception):

@@ -435,11 +435,16 @@ def _kind(column: Any) -> str:
     return {"i": "long", "u": "long", "f": "double", "b": "boolean"}.get(kind, "char")
 
 
+_SQL_NATIVE = frozenset({int, float, str, bytes, type(None)})
+
+
 def _masked(value: Any) -> bool:
     return value is None or type(value).__name__ == "MaskedConstant"
 
 
 def _sql_value(value: Any) -> Any:
+    if type(value) in _SQL_NATIVE:  # most values of the large catalogues: nothing to convert
+        return value
     if isinstance(value, bool):
         return int(value)
     if hasattr(value, "item"):
