@@ -193,7 +193,7 @@ class TapService:
             columns = ", ".join(f'"{f[0]}" {_SQL_TYPES.get(f[1], "TEXT")}' for f in fields)
             self._db.execute(f"CREATE TABLE {schema}.{table} ({columns})")
             self._db.executemany(f"INSERT INTO {schema}.{table} VALUES ({', '.join('?' * len(fields))})",
-                                 [tuple(_sql_value(v) for v in row) for row in rows])
+                                 [tuple(map(_sql_value, row)) for row in rows])
             for spec in fields:
                 self._fields.setdefault(spec[0], tuple(spec[:5]))
         for name, (fields, select) in (views or {}).items():

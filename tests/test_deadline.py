@@ -115,8 +115,10 @@ def test_run_with_deadline_gives_up_on_time_and_leaves_the_call_to_finish():
     assert finished.wait(3)  # the abandoned daemon thread still ends on its own
 
 
-def test_throttling_is_tried_more_often_six_slowdowns_then_success_succeed():
-    from helpers.deadline import THROTTLED_ATTEMPTS
+def test_throttling_is_tried_more_often_six_slowdowns_then_success_succeed(quick_backoff):
+    """Six SlowDowns, then the data: the pauses follow BACKOFF (a tenth of it here; the test below waits the
+    real 5.75 s)."""
+    from helpers.deadline import BACKOFF, THROTTLED_ATTEMPTS
 
     calls = []
 
@@ -129,7 +131,8 @@ def test_throttling_is_tried_more_often_six_slowdowns_then_success_succeed():
     assert with_retries(throttled_six_times, "GET s3://bucket/key", Deadline(30)) == b"payload"
     assert len(calls) == 7 < THROTTLED_ATTEMPTS == 8
     pauses = [b - a for a, b in zip(calls, calls[1:], strict=False)]
-    assert pauses[0] >= 0.25 and pauses[1] >= 0.5 and min(pauses[2:]) >= 1.0  # the documented back-off
+    assert BACKOFF == (0.025, 0.05, 0.1)  # the documented 0.25, 0.5, 1 s, a tenth
+    assert pauses[0] >= BACKOFF[0] and pauses[1] >= BACKOFF[1] and min(pauses[2:]) >= BACKOFF[2]
 
 
 def test_persistent_throttling_fails_after_eight_tries_within_ten_seconds():
