@@ -105,6 +105,22 @@ def pytest_collection_modifyitems(config, items):
             items[:] = kept
 
 
+def pytest_terminal_summary(terminalreporter, config):
+    """With --replay, how many answers came from the recording; with --record, where it went."""
+    if config.getoption("record"):
+        terminalreporter.write_line(f"recording: every HTTP(S) exchange of this session and its kernels in "
+                                    f"{Path(config.getoption('record')).resolve()}, one cassette per process "
+                                    "(compare: python -m local_archive diff DIR)")
+    replay = _archive.replay if _archive is not None else None
+    if replay is not None:
+        terminalreporter.write_line(f"replay: {replay.served['recorded']} answers from the recording in "
+                                    f"{replay.directory}, {replay.served['generated']} from the generated holdings")
+        for missed in replay.missed[:10]:
+            terminalreporter.write_line(f"  generated: {missed}")
+        if len(replay.missed) > 10:
+            terminalreporter.write_line(f"  ... and {len(replay.missed) - 10} more")
+
+
 def pytest_sessionfinish(session):
     if _archive is not None:
         _archive.stop()  # removes its local-archive-* folder too
@@ -238,6 +254,16 @@ class _NotebookCells(IPyNbFile):
         self.kernel = RunningKernel(CURRENT_ENV_KERNEL_NAME, cwd=str(self.workdir),
                                     startup_timeout=self.config.option.nbval_kernel_startup_timeout)
         self.setup_sanitize_files()
+
+    def teardown(self):
+        # nbval kills the kernel (shutdown_kernel(now=True)): no exit handlers run, and a recording kernel
+        # would lose its last second of exchanges (local_archive.recording writes at most once a second,
+        # and at exit).  When recording, it is asked to shut down as Jupyter does, and its cassette is written.
+        kernel = getattr(self, "kernel", None)
+        if self.config.getoption("record") and kernel is not None and kernel.is_alive():
+            kernel.kc.stop_channels()
+            kernel.km.shutdown_kernel(now=False)
+        super().teardown()
 
 
 # Python's and astropy's warning formats; a progress bar (tqdm also writes to stderr) is not a warning.

@@ -188,8 +188,12 @@ def main(directory: str | Path) -> int:
     if not load_interactions(directory):
         print(f"{directory}: no recorded exchanges (no *.yaml cassette)")
         return 1
+    exchanges = len(load_interactions(directory))
     with LocalArchive(latency=0.0, bandwidth=None) as archive:
         lines = diff_recording(directory, archive.http.base_url)
     for line in lines:
         print(line)
+    # The last line says what was compared, so that an empty report is seen to be one.
+    print(f"{exchanges} recorded exchanges compared with the generated archive: "
+          + (f"{len(lines)} differences" if lines else "no differences"))
     return 1 if lines else 0

@@ -184,3 +184,30 @@ def test_run_passes_sigterm_on_to_its_command_then_stops(tmp_path):
         signal.signal(signal.SIGTERM, before)
         cli._signals.clear()
     assert marker.read_text() == "SIGTERM" and time.monotonic() - began < 30
+
+
+def test_a_recording_kernel_keeps_the_exchanges_of_its_last_cell(harness, s3, tmp_path, monkeypatch):
+    """--record: the kernel is shut down as Jupyter does, so the cassette it writes at exit holds every
+    exchange; killed (nbval's way), it lost what came after its last periodic write (at most one a second)."""
+    pytest.importorskip("vcr")
+    from local_archive.replay import load_interactions
+
+    s3.create_bucket("nasa-heasarc")
+    s3.put_bytes("nasa-heasarc", "harness/first.txt", b"first")
+    s3.put_bytes("nasa-heasarc", "harness/second.txt", b"second")
+    # Live mode starts no archive; the recorder writes requests to AWS_ENDPOINT_URL_S3 as the bucket's
+    # production URL (local_archive.recording.public_uri), so a loopback S3 server stands in.
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3.endpoint)
+    last = ("import os, requests\n"
+            "base = os.environ['AWS_ENDPOINT_URL_S3'] + '/nasa-heasarc/harness/'\n"
+            "assert [requests.get(base + name, timeout=10).text for name in ('first.txt', 'second.txt')] == "
+            "['first', 'second']\n")
+    text = FRONT.format(kernel=KERNEL, budget=120) + f"\n```{{code-cell}} ipython3\n{last}```\n"
+    (harness.path / "notebooks" / "recorded.md").write_text(text)
+    folder = tmp_path / "recording"
+    result = harness.runpytest_subprocess("--archive=live", "--remote-data=any", "-p", "no:cacheprovider",
+                                          "--record", str(folder), "notebooks", timeout=300)
+    result.assert_outcomes(passed=2)
+    urls = [request.uri for request, _ in load_interactions(folder)]
+    assert urls == ["https://nasa-heasarc.s3.amazonaws.com/harness/first.txt",
+                    "https://nasa-heasarc.s3.amazonaws.com/harness/second.txt"]
