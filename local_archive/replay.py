@@ -228,7 +228,8 @@ class Replay:
         self._given: Counter[Any] = Counter()
         self._lock = threading.Lock()
         self.served: Counter[str] = Counter()
-        self.missed: list[str] = []  # "<METHOD> <url>" of each request the recording did not answer
+        # "<METHOD> <url>", and " (bytes=...)" for a range, of each request the recording did not answer
+        self.missed: list[str] = []
         for request, response in (load_interactions(directory) if interactions is None else interactions):
             if not is_truncated(response):  # a cut body is the generated file's to answer
                 self._answers.setdefault(recorded_key(request), []).append(response)
@@ -251,7 +252,8 @@ class Replay:
         # A request to an S3 endpoint that was not recorded in this very form is the S3 server's to
         # look up by object (answer_s3), and to count: the HTTPS endpoints forward it there.
         forwarded = s3_object(host, path) is not None
-        return self._take(self._answers, key, request.method, url, count_miss=not forwarded)
+        return self._take(self._answers, key, request.method, url, count_miss=not forwarded,
+                          range_=request.headers.get("Range", ""))
 
     def answer_s3(self, method: str, bucket: str, key: str, query: str = "", range_: str = "") -> Response | None:
         """The recorded answer to an S3 request for ``bucket``/``key`` (any endpoint style recorded), or None.
@@ -260,17 +262,17 @@ class Replay:
         """
         # Named as the recording writes the archive's S3 requests (local_archive.recording._s3_uri).
         url = f"https://{bucket}.s3.amazonaws.com/{quote(key)}" + (f"?{query}" if query else "")
-        return self._take(self._s3_answers, s3_key(method, bucket, key, query, range_), method, url)
+        return self._take(self._s3_answers, s3_key(method, bucket, key, query, range_), method, url, range_=range_)
 
     def _take(self, answers_by_key: dict[Any, list[dict[str, Any]]], key: Any, method: str,
-              url: str, count_miss: bool = True) -> Response | None:
+              url: str, count_miss: bool = True, range_: str = "") -> Response | None:
         with self._lock:
             answers = answers_by_key.get(key)
             if not answers:
                 if not count_miss:
                     return None
                 self.served["generated"] += 1
-                self.missed.append(f"{method} {url}")
+                self.missed.append(f"{method} {url}" + (f" ({range_.strip()})" if range_.strip() else ""))
                 return None
             recorded = answers[min(self._given[key], len(answers) - 1)]
             self._given[key] += 1

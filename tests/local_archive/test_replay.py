@@ -151,7 +151,7 @@ def test_the_s3_server_answers_a_recorded_object_whatever_endpoint_style_recorde
     assert answer.headers["Content-Range"] == response["headers"]["Content-Range"][0]
     other = requests.get(url, headers={"Range": "bytes=0-99"}, timeout=30)
     assert other.headers[SOURCE_HEADER] == "generated" and other.content == _local_bytes(replaying, path)[:100]
-    assert replaying.replay.missed[-1] == f"GET {fits_url}"
+    assert replaying.replay.missed[-1] == f"GET {fits_url} (bytes=0-99)"
 
 
 def _local_bytes(archive: LocalArchive, path: str) -> bytes:
