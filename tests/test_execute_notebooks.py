@@ -286,3 +286,32 @@ def test_the_examples_in_marks_hold():
     # tools/ is outside the doctest run (pyproject's testpaths), so its examples run here.
     results = doctest.testmod(marks)
     assert results.failed == 0 and results.attempted >= 5
+
+
+def test_a_shell_reply_wait_polls_again_every_second_and_keeps_its_whole_timeout():
+    """tools/notebook_client.py: a wait of T seconds is made of 1 s waits; a reply in any of them returns."""
+    import asyncio
+    from queue import Empty
+
+    import notebook_client
+
+    asked = []
+
+    async def get_msg(timeout=None):
+        asked.append(timeout)
+        if len(asked) < 3:
+            raise Empty
+        return {"msg_type": "execute_reply"}
+
+    assert asyncio.run(notebook_client._in_slices(get_msg)(timeout=300)) == {"msg_type": "execute_reply"}
+    assert asked == [1.0, 1.0, 1.0]
+
+    async def never(timeout=None):
+        asked.append(timeout)
+        await asyncio.sleep(timeout)
+        raise Empty
+
+    asked.clear()
+    with pytest.raises(Empty):
+        asyncio.run(notebook_client._in_slices(never)(timeout=2.5))
+    assert len(asked) == 3 and asked[:2] == [1.0, 1.0] and 0.4 < asked[2] <= 0.5

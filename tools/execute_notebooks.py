@@ -26,7 +26,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # tools/marks.py, however this file is run
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # tools/marks.py and notebook_client.py
 import marks  # noqa: E402
 
 
@@ -138,8 +138,8 @@ def report(notebook) -> list[str]:
 def _execute(path: Path, out: Path, mode: str) -> bool:
     """Execute one notebook into ``out``; True when no cell raised."""
     import jupytext
-    from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
+    from notebook_client import NotebookClient  # nbclient's, with waits that cannot miss a reply
 
     notebook = jupytext.read(path)
     if mode == "live" and notebook.metadata.get("tutorial", {}).get("local_only"):

@@ -30,6 +30,8 @@ from pathlib import Path
 
 import tomllib  # Python 3.11+, as every tox environment here
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # tools/notebook_client.py, however this file is run
+
 KNOWN_BUGS = Path(__file__).with_name("upstream_known_bugs.toml")
 # Seconds per cell; the slowest upstream cell reads a catalog for about a minute live.  A cell past it
 # is interrupted and counted as failed, and the notebook goes on, so one stuck request cannot stall the run.
@@ -72,7 +74,7 @@ def _error_of(cell) -> dict | None:
 def run_notebook(path: Path, bugs: list[KnownBug], relative: str) -> dict:
     """Execute one notebook in its folder; the per-cell record of what passed."""
     import jupytext
-    from nbclient import NotebookClient
+    from notebook_client import NotebookClient  # nbclient's, with waits that cannot miss a reply
 
     notebook = jupytext.read(path)
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}

@@ -35,7 +35,7 @@ _TABLE_ID = re.compile(r'id="table\d+"')
 def _execute(path: Path, env: dict[str, str], monkeypatch) -> list:
     """The notebook's code cells after one run with ``env`` (kernels inherit this process's environment)."""
     import jupytext
-    from nbclient import NotebookClient
+    from notebook_client import NotebookClient  # tools/: nbclient's, with waits that cannot miss a reply
 
     with monkeypatch.context() as patch:
         for name, value in env.items():
