@@ -288,12 +288,16 @@ def test_the_examples_in_marks_hold():
     assert results.failed == 0 and results.attempted >= 5
 
 
-def test_a_shell_reply_wait_polls_again_every_second_and_keeps_its_whole_timeout():
-    """tools/notebook_client.py: a wait of T seconds is made of 1 s waits; a reply in any of them returns."""
+def test_a_shell_reply_wait_polls_again_every_second_and_keeps_its_whole_timeout(monkeypatch):
+    """tools/notebook_client.py: a wait of T seconds is made of short waits (1 s; 0.05 s here); a reply in
+    any of them returns, and Empty comes after T in all."""
     import asyncio
     from queue import Empty
 
     import notebook_client
+
+    assert notebook_client.SLICE_SECONDS == 1.0
+    monkeypatch.setattr(notebook_client, "SLICE_SECONDS", 0.05)
 
     asked = []
 
@@ -304,7 +308,7 @@ def test_a_shell_reply_wait_polls_again_every_second_and_keeps_its_whole_timeout
         return {"msg_type": "execute_reply"}
 
     assert asyncio.run(notebook_client._in_slices(get_msg)(timeout=300)) == {"msg_type": "execute_reply"}
-    assert asked == [1.0, 1.0, 1.0]
+    assert asked == [0.05, 0.05, 0.05]
 
     async def never(timeout=None):
         asked.append(timeout)
@@ -313,5 +317,5 @@ def test_a_shell_reply_wait_polls_again_every_second_and_keeps_its_whole_timeout
 
     asked.clear()
     with pytest.raises(Empty):
-        asyncio.run(notebook_client._in_slices(never)(timeout=2.5))
-    assert len(asked) == 3 and asked[:2] == [1.0, 1.0] and 0.4 < asked[2] <= 0.5
+        asyncio.run(notebook_client._in_slices(never)(timeout=0.125))
+    assert len(asked) == 3 and asked[:2] == [0.05, 0.05] and 0.0 < asked[2] <= 0.025
