@@ -61,8 +61,10 @@ S3Key = tuple[str, str, str, tuple[tuple[str, str], ...], str]
 # s3.amazonaws.com, s3.<region>.amazonaws.com, s3-<region>.amazonaws.com, and the dual-stack
 # s3.dualstack.<region>.amazonaws.com ("Dual-stack endpoints", dual-stack-endpoints.html).
 _S3_ENDPOINT = re.compile(r"^s3(?:[.-](?:dualstack\.)?[a-z0-9-]+)?\.amazonaws\.com$")
-# Query parameters of a presigned or signed request: new with every request, never part of matching
-# (SigV4 query parameters, https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html).
+# Query parameters that do not name what is asked, never part of matching: a presigned request's, new with
+# every request (SigV4 query parameters, https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html),
+# and ``x-id``, the operation's name some SDK versions add (``?x-id=GetObject``), which one client sends and
+# another does not for the same object.
 _SIGNING = frozenset({"x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-expires",
                       "x-amz-signedheaders", "x-amz-signature", "x-amz-security-token", "x-id"})
 
