@@ -33,10 +33,14 @@ _IGNORED_CARDS = frozenset({"COMMENT", "HISTORY", ""})
 _SENT = ("Content-Type", "Range", "Accept")
 
 
-def diff_recording(directory: str | Path, base_url: str) -> list[str]:
-    """Differences between the recording in ``directory`` and the archive at ``base_url``, one per line."""
+def diff_recording(directory: str | Path, base_url: str, interactions: list | None = None) -> list[str]:
+    """Differences between the recording in ``directory`` and the archive at ``base_url``, one per line.
+
+    ``interactions``: the recording's ``(request, response)`` pairs when already loaded
+    (:func:`~local_archive.replay.load_interactions`; a recording can be hundreds of MB of YAML).
+    """
     lines: list[str] = []
-    for request, response in load_interactions(directory):
+    for request, response in load_interactions(directory) if interactions is None else interactions:
         status, headers, body = _ask(base_url, request)
         label = f"{request.method} {request.uri}"
         generated = {"status": {"code": status}, "headers": headers, "body": {"string": body}}
@@ -185,15 +189,15 @@ def main(directory: str | Path) -> int:
     """``python -m local_archive diff DIR``: print the report; 0 when identical, 1 when not."""
     from .archive import LocalArchive
 
-    if not load_interactions(directory):
+    interactions = load_interactions(directory)  # once: parsing a large recording takes a while
+    if not interactions:
         print(f"{directory}: no recorded exchanges (no *.yaml cassette)")
         return 1
-    exchanges = len(load_interactions(directory))
     with LocalArchive(latency=0.0, bandwidth=None) as archive:
-        lines = diff_recording(directory, archive.http.base_url)
+        lines = diff_recording(directory, archive.http.base_url, interactions)
     for line in lines:
         print(line)
     # The last line says what was compared, so that an empty report is seen to be one.
-    print(f"{exchanges} recorded exchanges compared with the generated archive: "
+    print(f"{len(interactions)} recorded exchanges compared with the generated archive: "
           + (f"{len(lines)} differences" if lines else "no differences"))
     return 1 if lines else 0
